@@ -1,0 +1,71 @@
+# Two commands do everything: `make book` (site into _build/html) and `make test` (all tests).
+# Both set up what they need first and are quick on a second run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# pytest-xdist workers; notebooks stay whole on one worker (--dist loadfile)
+JOBS ?= 2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: book test setup sysdeps venv assets data exercises lint clean
+
+book: setup
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "Website built: open _build/html/index.html (or: $(BIN)/python -m http.server -d _build/html 8000)"
+
+test: book
+	$(BIN)/ruff check aibook tests benchmarks site conftest.py
+	$(BIN)/python -m aibook.exercises check
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	  exit $$status
+
+setup: sysdeps venv assets data
+
+# Debian/Ubuntu packages: venv, Node.js (site assets), Chromium (browser test), Fashion-MNIST.
+sysdeps: .stamp-sysdeps
+.stamp-sysdeps:
+	@missing=""; \
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/truetype/wqy ] || missing="$$missing fonts-wqy-microhei"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  else echo "please install:$$missing (no apt-get here)"; exit 1; fi; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@touch $@
+
+# MathJax, the ipywidgets embed manager and RequireJS from the npm lock file, served locally.
+assets: _vendor/.installed
+_vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf _vendor && mkdir -p _vendor/jupyter-widgets
+	cp -r node_modules/mathjax/es5 _vendor/mathjax
+	cp node_modules/requirejs/require.js _vendor/require.js
+	cd node_modules/@jupyter-widgets/html-manager/dist && \
+	  find . -maxdepth 1 -type f ! -name '*.map' -exec cp {} ../../../../_vendor/jupyter-widgets/ \;
+	@touch $@
+
+data: venv
+	@$(BIN)/python -m aibook.data
+
+# Regenerate exercises/ from solutions/ (one source per chapter).
+exercises: venv
+	$(BIN)/python -m aibook.exercises build
+
+lint: venv
+	$(BIN)/ruff check aibook tests benchmarks site conftest.py
+
+clean:
+	rm -rf _build

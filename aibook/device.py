@@ -1,0 +1,56 @@
+"""Device choice, seeding and the one-call notebook set-up."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Return the best available device: cuda, then mps, then cpu.
+
+    ``prefer`` (or the environment variable ``AIBOOK_DEVICE``) forces one, e.g. ``"cpu"``.
+    """
+    choice = prefer or os.environ.get("AIBOOK_DEVICE")
+    if choice:
+        device = torch.device(choice)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"device {choice!r} requested but CUDA is not available: use 'cpu'")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (all devices) so that reruns give the same numbers."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def setup_notebook(seed: int = 0) -> torch.device:
+    """Seed everything, fix print precision and figure defaults; return the device to use.
+
+    Called once in the first cell of every notebook so their outputs are reproducible.
+    """
+    seed_everything(seed)
+    np.set_printoptions(precision=4, suppress=True, linewidth=100)
+    torch.set_printoptions(precision=4, sci_mode=False, linewidth=100)
+    try:
+        import matplotlib as mpl
+
+        mpl.rcParams.update(
+            {"figure.dpi": 80, "savefig.dpi": 80, "figure.figsize": (6, 3.5), "axes.grid": True}
+        )
+    except ImportError:  # plotting is optional for scripts
+        pass
+    return get_device()

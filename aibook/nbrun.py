@@ -1,0 +1,58 @@
+"""Execute notebooks in place, top to bottom in a fresh kernel, the way they are committed.
+
+``python -m aibook.nbrun book/04_math/*.ipynb`` runs each notebook in its own folder with
+nbclient, stores the widget state (so the website can show the widgets) and prints the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def kernel_env_path() -> None:
+    """Put this interpreter's folder first on PATH so the 'python3' kernel is this venv's."""
+    bindir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def run_notebook(path: Path, timeout: int = 600) -> float:
+    """Execute ``path`` in place; return the wall time in seconds."""
+    kernel_env_path()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        if not path.is_file():
+            print(f"error: {path} not found", file=sys.stderr)
+            return 2
+        print(f"{path}: {run_notebook(path, args.timeout):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

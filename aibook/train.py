@@ -1,0 +1,133 @@
+"""A small, readable training loop shared by every chapter.
+
+The progress bar goes to stderr through plain ``tqdm``; the test suite replaces it with a fixed
+token (see ``tests/nbval_sanitize.cfg``), so it never makes a checked output nondeterministic.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.std import tqdm
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one training run."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+
+def _batches(loader: Iterable, progress: bool, desc: str):
+    if not progress:
+        return loader
+    total = len(loader) if hasattr(loader, "__len__") else None
+    return tqdm(loader, total=total, desc=desc, file=sys.stderr, leave=False, mininterval=1.0)
+
+
+def train_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: Callable,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device | str = "cpu",
+    scheduler=None,
+    progress: bool = False,
+) -> tuple[float, float]:
+    """Train for one pass over ``loader``; return (mean loss, accuracy) over the samples seen.
+
+    ``scheduler`` (optional) is stepped after every batch, as one-cycle schedules expect.
+    Accuracy is computed for class-index targets and reported as NaN for other targets.
+    """
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    classify = True
+    for x, y in _batches(loader, progress, "train"):
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        out = model(x)
+        loss = loss_fn(out, y)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = y.shape[0]
+        total_loss += loss.item() * n
+        seen += n
+        if classify and y.dtype == torch.long and out.ndim == 2:
+            correct += (out.argmax(dim=1) == y).sum().item()
+        else:
+            classify = False
+    if seen == 0:
+        raise ValueError("train_epoch got an empty loader: check the dataset and batch size")
+    return total_loss / seen, (correct / seen if classify else float("nan"))
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: Callable, device: torch.device | str = "cpu"
+) -> tuple[float, float]:
+    """Return (mean loss, accuracy) of ``model`` on ``loader`` without tracking gradients."""
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    classify = True
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        out = model(x)
+        n = y.shape[0]
+        total_loss += loss_fn(out, y).item() * n
+        seen += n
+        if classify and y.dtype == torch.long and out.ndim == 2:
+            correct += (out.argmax(dim=1) == y).sum().item()
+        else:
+            classify = False
+    if seen == 0:
+        raise ValueError("evaluate got an empty loader: check the dataset and batch size")
+    return total_loss / seen, (correct / seen if classify else float("nan"))
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    loss_fn: Callable,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    val_loader: Iterable | None = None,
+    device: torch.device | str = "cpu",
+    scheduler=None,
+    progress: bool = True,
+    verbose: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
+
+    With ``verbose`` one line per epoch is printed (deterministic numbers only, no timings).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    history = History()
+    for epoch in range(1, epochs + 1):
+        loss, acc = train_epoch(
+            model, train_loader, loss_fn, optimizer, device, scheduler, progress
+        )
+        history.train_loss.append(loss)
+        history.train_acc.append(acc)
+        line = f"epoch {epoch:>2}: train loss {loss:.4f} acc {acc:.4f}"
+        if val_loader is not None:
+            vloss, vacc = evaluate(model, val_loader, loss_fn, device)
+            history.val_loss.append(vloss)
+            history.val_acc.append(vacc)
+            line += f" | val loss {vloss:.4f} acc {vacc:.4f}"
+        if verbose:
+            print(line)
+    return history

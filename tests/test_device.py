@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+import torch
+
+from aibook.device import get_device, seed_everything, setup_notebook
+
+
+def test_get_device_prefers_available_accelerator(monkeypatch):
+    monkeypatch.delenv("AIBOOK_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else None
+    device = get_device()
+    if expected:
+        assert device.type == expected
+    else:
+        assert device.type in ("mps", "cpu")
+
+
+def test_get_device_override_and_bad_request(monkeypatch):
+    assert get_device("cpu").type == "cpu"
+    monkeypatch.setenv("AIBOOK_DEVICE", "cpu")
+    assert get_device().type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            get_device("cuda")
+
+
+def test_seed_everything_makes_runs_repeat():
+    seed_everything(123)
+    a = (np.random.rand(3), torch.rand(3))
+    seed_everything(123)
+    b = (np.random.rand(3), torch.rand(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    assert torch.equal(a[1], b[1])
+
+
+def test_setup_notebook_sets_print_options_and_returns_device():
+    device = setup_notebook(seed=1)
+    assert isinstance(device, torch.device)
+    assert np.get_printoptions()["precision"] == 4
+    import matplotlib as mpl
+
+    assert mpl.rcParams["figure.dpi"] == 80

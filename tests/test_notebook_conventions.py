@@ -1,0 +1,75 @@
+"""The conventions of CONTRIBUTING.md, checked on every notebook of the book."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aibook import nbcheck
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = nbcheck.list_notebooks(ROOT)
+EXECUTED = [p for p in NOTEBOOKS if p.parts[0] in ("book", "solutions")]
+REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
+
+
+def toc_files() -> set[str]:
+    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    return set(re.findall(r"file:\s*(\S+)", text)) | set(re.findall(r"root:\s*(\S+)", text))
+
+
+def test_there_are_notebooks_to_check():
+    assert EXECUTED, "no executed notebooks found under book/ or solutions/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_first_cell_is_the_colab_guarded_setup(path):
+    first = nbcheck.source(nbcheck.code_cells(nbcheck.load(ROOT / path))[0])
+    assert 'if "google.colab" in sys.modules:' in first, "first cell must guard the install"
+    assert f'%pip install -q "aibook @ git+{REPO_URL}"' in first, (
+        f"install URL must equal repository.url in _config.yml ({REPO_URL})"
+    )
+    assert "aibook.setup_notebook(" in first
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_notebook_is_listed_in_the_table_of_contents(path):
+    assert str(path.with_suffix("")) in toc_files(), f"{path} is missing from _toc.yml"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=str)
+def test_stored_as_executed_top_to_bottom(path):
+    nb = nbcheck.load(ROOT / path)
+    counts = nbcheck.execution_counts(nb)
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"run '.venv/bin/python -m aibook.nbrun {path}' (execution counts {counts[:8]}...)"
+    )
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=str)
+def test_outputs_are_clean(path):
+    nb = nbcheck.load(ROOT / path)
+    for i, cell in enumerate(nbcheck.code_cells(nb), 1):
+        has_error = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        if has_error:
+            assert "raises-exception" in nbcheck.tags(cell), f"cell {i} stores an error untagged"
+    assert nbcheck.machine_paths(nb) == [], "outputs mention a machine path"
+    assert (ROOT / path).stat().st_size < 3_000_000, "notebook over 3 MB: shrink its figures"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=str)
+def test_at_least_90_percent_of_outputs_are_checked(path):
+    nb = nbcheck.load(ROOT / path)
+    checked, total = nbcheck.checked_share(nb)
+    assert total == 0 or checked / total >= 0.9, f"only {checked}/{total} outputs checked"
+    for cell in nbcheck.code_cells(nb):
+        if nbcheck.tags(cell) & nbcheck.IGNORE_TAGS:
+            assert "#" in nbcheck.source(cell), "an ignored cell must say why in a comment"
+
+
+def test_every_toc_entry_exists():
+    for entry in toc_files():
+        assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), entry
