@@ -23,8 +23,8 @@ def kernel_env_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def run_notebook(path: Path, timeout: int = 600) -> float:
-    """Execute ``path`` in place; return the wall time in seconds."""
+def run_notebook(path: Path, timeout: int = 600, save: bool = True) -> float:
+    """Execute ``path`` (in place unless ``save`` is False); return the wall time in seconds."""
     kernel_env_path()
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -37,7 +37,8 @@ def run_notebook(path: Path, timeout: int = 600) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    nbformat.write(nb, path)
+    if save:
+        nbformat.write(nb, path)
     return elapsed
 
 
@@ -45,12 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--no-save", action="store_true",
+                        help="only check that they run (e.g. on a GPU machine); leave files as they are")
     args = parser.parse_args(argv)
     for path in args.notebooks:
         if not path.is_file():
             print(f"error: {path} not found", file=sys.stderr)
             return 2
-        print(f"{path}: {run_notebook(path, args.timeout):.1f} s", flush=True)
+        print(f"{path}: {run_notebook(path, args.timeout, save=not args.no_save):.1f} s", flush=True)
     return 0
 
 
