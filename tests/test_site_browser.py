@@ -111,6 +111,14 @@ def test_page_renders_offline(browser, server, page_path):
     if is_notebook(page_path):
         assert page.locator("a[href*='colab.research.google.com']").count() >= 1, "no Colab button"
         assert page.locator("a[href$='.ipynb'], button[title*='ownload']").count() >= 1
+    if '"image/png"' in text:
+        images = page.locator("article img")
+        assert images.count() >= 1, f"{page_path}: figures missing"
+        broken = page.evaluate(
+            "() => [...document.querySelectorAll('article img')]"
+            ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))"
+        )
+        assert broken == [], f"{page_path}: images that did not load: {broken}"
     if "application/vnd.jupyter.widget-state+json" in text:
         page.wait_for_selector(".widget-slider, .jupyter-widgets", timeout=10_000)
     page.close()
