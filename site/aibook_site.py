@@ -7,6 +7,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+
+class ErrataTable(SphinxDirective):
+    """``{errata-table}``: the article's errors from ``book/errata/ch*.yml`` as one table.
+
+    Each row links to the cell that proves the correction with a ``{ref}`` to its label, so a
+    label that does not exist breaks the (nitpicky, warnings-as-errors) build.
+    """
+
+    def run(self) -> list[nodes.Node]:
+        folder = Path(self.env.srcdir) / "book" / "errata"
+        lines = [":::{list-table}", ":header-rows: 1", ":widths: 6 18 30 30 10", "",
+                 "* - 章", "  - 原文位置", "  - 原文写法", "  - 正确写法", "  - 证明"]
+        count = 0
+        for path in sorted(folder.glob("ch*.yml")):
+            self.env.note_dependency(str(path))
+            for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+                label = entry["proof"].partition("#")[2]
+                cells = [str(entry["chapter"]), entry["where"], entry["article"], entry["correct"]]
+                lines.append(f"* - {cells[0]}")
+                lines += [f"  - {' '.join(str(c).split())}" for c in cells[1:]]
+                lines.append(f"  - {{ref}}`单元格 <{label}>`")
+                count += 1
+        lines.append(":::")
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=str(folder)), self.content_offset, container)
+        summary = nodes.paragraph(text=f"共 {count} 处错误。")
+        return [summary, *container.children]
+
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
@@ -30,6 +65,7 @@ def _default_mode(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    app.add_directive("errata-table", ErrataTable)
     app.connect("html-page-context", _default_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
