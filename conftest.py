@@ -6,12 +6,17 @@ are complete whatever the number of workers.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from aibook import nbcheck
+
+# Kernels inherit this: one PyTorch thread per notebook, two notebooks at a time on two cores,
+# the same setting aibook.nbrun uses when the stored outputs are made.
+os.environ.setdefault("AIBOOK_NUM_THREADS", "1")
 
 NOTEBOOK_BUDGET_S = 120.0
 ROOT = Path(__file__).resolve().parent

@@ -40,9 +40,14 @@ def seed_everything(seed: int = 0) -> None:
 def setup_notebook(seed: int = 0) -> torch.device:
     """Seed everything, fix print precision and figure defaults; return the device to use.
 
-    Called once in the first cell of every notebook so their outputs are reproducible.
+    Called once in the first cell of every notebook so their outputs are reproducible. When
+    ``AIBOOK_NUM_THREADS`` is set, PyTorch uses that many CPU threads (results of float
+    reductions can depend on the thread count).
     """
     seed_everything(seed)
+    threads = os.environ.get("AIBOOK_NUM_THREADS")
+    if threads:  # set by the test suite and nbrun, so stored and re-run outputs agree
+        torch.set_num_threads(int(threads))
     np.set_printoptions(precision=4, suppress=True, linewidth=100)
     torch.set_printoptions(precision=4, sci_mode=False, linewidth=100)
     try:

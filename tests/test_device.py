@@ -40,3 +40,11 @@ def test_setup_notebook_sets_print_options_and_returns_device():
     import matplotlib as mpl
 
     assert mpl.rcParams["figure.dpi"] == 80
+
+
+def test_setup_notebook_honours_thread_setting(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setenv("AIBOOK_NUM_THREADS", "1")
+    setup_notebook()
+    assert torch.get_num_threads() == 1
+    torch.set_num_threads(before)
