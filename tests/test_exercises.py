@@ -1,0 +1,248 @@
+"""The exercise generator (solutions/ -> exercises/), the chapter question banks and the notebooks."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+
+from aibook import numpy_nn as nn
+from aibook.exercises import (
+    banks,
+    build,
+    exercise_notebook,
+    find_question,
+    out_of_date,
+    pairs,
+    strip_solutions,
+)
+from aibook.exercises.__main__ import main as exercises_main
+from aibook.grading import local_runner, run_question
+from aibook.nbrun import kernel_env_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "ch04.ipynb"
+EXERCISE = ROOT / "exercises" / "ch04.ipynb"
+SETUP_CELL = '''import sys
+if "google.colab" in sys.modules:  # on Colab only: install the book's helper package
+    %pip install -q "aibook @ git+https://github.com/aibook-org/ai-large-models-book"
+
+import aibook
+device = aibook.setup_notebook(seed=0)
+'''
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def answer_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    return {c.metadata["aibook"]["question"]: c for c in nb.cells if "aibook" in c.metadata}
+
+
+# --- generator -------------------------------------------------------------------------------
+
+
+def test_exercises_are_in_sync_with_solutions():
+    assert [s.name for s, _ in pairs(ROOT)] == ["ch04.ipynb"]
+    stale = out_of_date(ROOT)
+    assert not stale, f"{[str(p) for p in stale]} out of date with solutions/: run 'make exercises'"
+
+
+def test_strip_solutions_keeps_the_marker_indentation():
+    source = ("def f(x):\n    \"\"\"Doc.\"\"\"\n    # BEGIN SOLUTION\n    y = x + 1\n    return y\n"
+              "    # END SOLUTION\n\n# BEGIN SOLUTION\nanswer = 42\n# END SOLUTION\nprint(f(1))")
+    assert strip_solutions(source) == (
+        "def f(x):\n    \"\"\"Doc.\"\"\"\n    ...\n\n...\nprint(f(1))")
+    assert strip_solutions("x = 1\n") == "x = 1\n"
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("# BEGIN SOLUTION\nx = 1\n", "without '# END SOLUTION'"),
+    ("x = 1\n# END SOLUTION\n", "without '# BEGIN SOLUTION'"),
+    ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "inside another solution block"),
+])
+def test_unbalanced_markers_are_an_error(source, problem):
+    with pytest.raises(ValueError, match=problem):
+        strip_solutions(source, "solutions/ch99.ipynb, cell 3")
+
+
+def test_exercise_notebook_has_no_solutions_outputs_or_counts():
+    solution, exercise = read(SOLUTION), read(EXERCISE)
+    assert exercise == exercise_notebook(solution)
+    assert len(exercise.cells) == len(solution.cells)
+    for sol, ex in zip(solution.cells, exercise.cells, strict=True):
+        assert sol.get("id") == ex.get("id") and sol.cell_type == ex.cell_type
+        assert ex.metadata.get("aibook") == sol.metadata.get("aibook")
+        if ex.cell_type == "code":
+            assert ex.outputs == [] and ex.execution_count is None
+            assert "SOLUTION" not in ex.source
+            assert ex.source == strip_solutions(sol.source)
+    assert "widgets" not in exercise.metadata
+
+
+def test_check_command_fails_in_one_line_when_exercises_are_stale(tmp_path, capsys):
+    for folder in ("solutions", "exercises"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(SOLUTION, tmp_path / "solutions" / "ch04.ipynb")
+    shutil.copy(EXERCISE, tmp_path / "exercises" / "ch04.ipynb")
+    assert exercises_main(["check", "--root", str(tmp_path)]) == 0
+    nb = read(tmp_path / "solutions" / "ch04.ipynb")
+    nb.cells.append(nbformat.v4.new_markdown_cell("One more hint."))
+    nbformat.write(nb, tmp_path / "solutions" / "ch04.ipynb")
+    (tmp_path / "exercises" / "ch09.ipynb").write_text("{}")  # its solution is gone
+    capsys.readouterr()
+    assert exercises_main(["check", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "exercises/ch04.ipynb, exercises/ch09.ipynb" in err and "run 'make exercises'" in err
+    assert {p.name for p in build(tmp_path)} == {"ch04.ipynb", "ch09.ipynb"}
+    assert not (tmp_path / "exercises" / "ch09.ipynb").exists()
+    assert exercises_main(["check", "--root", str(tmp_path)]) == 0
+    assert exercises_main(["build", "--root", str(tmp_path / "nowhere")]) == 2
+    assert "no solutions/ folder" in capsys.readouterr().err
+
+
+# --- the chapter 4 notebooks -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [SOLUTION, EXERCISE], ids=["solutions", "exercises"])
+def test_first_code_cell_is_the_colab_install_cell(path):
+    first = next(c for c in read(path).cells if c.cell_type == "code")
+    assert first.source.startswith(SETUP_CELL)
+    assert "from aibook.grading import check" in first.source
+
+
+def test_every_question_has_one_answer_cell_a_check_and_its_points_stated():
+    nb = read(SOLUTION)
+    questions = banks()[4]
+    answers = answer_cells(nb)
+    assert list(answers) == [q.id for q in questions]
+    sources = [c.source for c in nb.cells]
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for q in questions:
+        cell = answers[q.id]
+        func = next(n for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef))
+        assert (func.name, tuple(a.arg for a in func.args.args)) == (q.name, q.params)
+        assert "# BEGIN SOLUTION" in cell.source and "# END SOLUTION" in cell.source
+        index = nb.cells.index(cell)
+        assert f'check("{q.id}", {q.name})' in sources[index + 1]
+        heading = re.search(rf"^## {re.escape(q.id)} .*（(\d+) 分）$", markdown, re.M)
+        assert heading and int(heading.group(1)) == q.points, f"{q.id}: points in the heading"
+        assert re.search(rf"^\| {re.escape(q.id)} \| .* \| {q.points} \|$", markdown, re.M)
+    assert f"共 {len(questions)} 题，{sum(q.points for q in questions)} 分" in markdown
+
+
+def test_stored_solution_outputs_show_full_marks():
+    for cell in read(SOLUTION).cells:
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+        if text.startswith("Question"):
+            assert "FAIL" not in text
+            done, total = re.search(r"Total: (\d+)/(\d+) points", text).groups()
+            assert done == total
+
+
+def test_exercise_notebook_runs_and_every_check_says_not_done(tmp_path):
+    kernel_env_path()
+    nb = read(EXERCISE)
+    NotebookClient(nb, kernel_name="python3", timeout=120,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    reports = ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells
+               if c.cell_type == "code" and c.source.startswith("check(")]
+    assert len(reports) == len(banks()[4])
+    for report in reports:
+        assert "not done yet" in report and re.search(r"Total: 0/\d+ points", report)
+
+
+# --- the chapter 4 question bank -------------------------------------------------------------
+
+
+def test_bank_has_enough_questions_and_tests():
+    questions = banks()[4]
+    rng = np.random.default_rng(0)
+    assert len(questions) >= 6 and len({q.id for q in questions}) == len(questions)
+    for q in questions:
+        assert len(q.tests) >= 4 and all(t.points > 0 for t in q.tests), q.id
+        takes_arrays = any(isinstance(a, np.ndarray) for a in q.tests[0].calls(rng)[0].args)
+        assert any(t.unmodified for t in q.tests) or not takes_arrays, f"{q.id}: no input check"
+        assert find_question(q.id) is q
+    assert sum(q.points for q in questions) == 60
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2024, 987654321])
+def test_references_and_the_solutions_pass_with_any_seed(seed):
+    namespace: dict = {}
+    exec("import numpy as np", namespace)
+    for cell in answer_cells(read(SOLUTION)).values():
+        exec(cell.source, namespace)
+    for q in banks()[4]:
+        assert run_question(q, local_runner(q.reference, q.name), seed).passed, q.id
+        result = run_question(q, local_runner(namespace[q.name], q.name), seed)
+        assert result.passed, f"{q.id}: {result.message}"
+
+
+def conv_flipped(x, w, b, stride=1, padding=0):
+    return nn.conv2d(x, w[:, :, ::-1, ::-1].copy(), b, stride, padding)
+
+
+def pool_from_zero(x, kernel, stride=None):
+    return np.maximum(nn.max_pool2d(x, kernel, stride), 0)
+
+
+def adam_no_correction(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    nn.adam_step(theta, grad, m, v, t)  # for the ValueError
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    return theta - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def adam_in_place(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta_new, m_new, v_new = nn.adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps)
+    m[...] = m_new
+    return theta_new, m_new, v_new
+
+
+def forward_no_output_relu(x, W1, b1, W2, b2):
+    z1 = x @ W1.T + b1
+    a1 = np.maximum(z1, 0)
+    z2 = a1 @ W2.T + b2
+    return z1, a1, z2, z2
+
+
+def backward_no_relu_derivative(x, y, W1, b1, W2, b2):
+    a1 = np.maximum(x @ W1.T + b1, 0)
+    a2 = np.maximum(a1 @ W2.T + b2, 0)
+    d2 = a2 - y
+    d1 = d2 @ W2
+    return np.outer(d1, x), d1, np.outer(d2, a1), d2
+
+
+def size_without_checks(n, kernel, stride=1, padding=0, dilation=1):
+    return (n + 2 * padding - dilation * (kernel - 1) - 1) // max(stride, 1) + 1
+
+
+def rnn_swapped(x_t, h_prev, W_hh, W_xh, b_h):
+    return np.tanh(h_prev @ W_hh + x_t @ W_xh.T + b_h)
+
+
+@pytest.mark.parametrize("qid, answer, failing", [
+    ("4.1", forward_no_output_relu, "dead ReLU units (negative pre-activations give 0)"),
+    ("4.2", backward_no_relu_derivative, "dead ReLU units pass no gradient back"),
+    ("4.3", size_without_checks, "invalid inputs raise ValueError"),
+    ("4.4", conv_flipped, "an asymmetric kernel (no flipping)"),
+    ("4.5", pool_from_zero, "all inputs negative"),
+    ("4.6", adam_no_correction, "the first step, t = 1 (bias correction)"),
+    ("4.6", adam_in_place, "does not modify its inputs"),
+    ("4.7", rnn_swapped, "a batch of 5"),
+], ids=lambda v: v.__name__ if callable(v) else None)
+def test_typical_mistakes_fail_the_test_made_for_them(qid, answer, failing):
+    question = find_question(qid)
+    result = run_question(question, local_runner(answer, question.name), seed=7)
+    failed = {t.name for t in result.tests if not t.passed}
+    assert failing in failed and result.points < question.points
