@@ -105,3 +105,99 @@ def adam_step(theta: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+# --- Chapter 3: numerically stable losses and the backward pass of a ReLU MLP ------------------
+
+
+def _floats(a: np.ndarray) -> np.ndarray:
+    """``a`` as an array, float64 if it holds integers; float32 and float64 are kept as they are."""
+    a = np.asarray(a)
+    return a if a.dtype.kind == "f" else a.astype(float)
+
+
+def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """log(sum(exp(z))) along ``axis`` without overflow: m + log(sum(exp(z - m))), m = max(z)."""
+    z = _floats(z)
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # an all -inf row stays -inf instead of becoming nan
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for an all -inf row
+        out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax(z) = z - logsumexp(z), stable for any size of logits (like F.log_softmax)."""
+    return _floats(z) - logsumexp(z, axis=axis, keepdims=True)
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(z_k) / sum_j exp(z_j) along ``axis``, computed as exp(log_softmax) so it never overflows."""
+    return np.exp(log_softmax(z, axis=axis))
+
+
+def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Mean over the batch of -log softmax(logits)[n, targets[n]] (F.cross_entropy).
+
+    logits: (N, K) scores, targets: (N,) class indices in 0..K-1.
+    """
+    logits, targets = _floats(logits), np.asarray(targets)
+    if logits.ndim != 2 or targets.shape != (logits.shape[0],):
+        raise ValueError(f"expected logits (N, K) and targets (N,), got {logits.shape}, {targets.shape}")
+    return float(-log_softmax(logits)[np.arange(len(targets)), targets].mean())
+
+
+def binary_cross_entropy_with_logits(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Mean of -[y log s(z) + (1-y) log(1-s(z))], s = sigmoid, in the stable form
+    max(z, 0) - z y + log(1 + exp(-|z|)) (F.binary_cross_entropy_with_logits)."""
+    z, y = _floats(logits), _floats(targets)
+    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+def mse_loss(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Mean squared error over all elements (F.mse_loss)."""
+    diff = _floats(prediction) - _floats(target)
+    return float(np.mean(diff**2))
+
+
+def mlp_output(x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Output of an MLP with ReLU after every hidden layer and a linear last layer (logits)."""
+    a = x
+    for i, (W, b) in enumerate(layers):
+        z = dense(a, W, b)
+        a = z if i == len(layers) - 1 else relu(z)
+    return a
+
+
+def mlp_backward(x: np.ndarray, y: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]],
+                 loss: str = "cross_entropy"
+                 ) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+    """Loss and its gradients [(dW, db) per layer] for the MLP of :func:`mlp_output`.
+
+    x: (N, in). ``loss="cross_entropy"``: y holds class indices (N,), L = F.cross_entropy;
+    ``loss="mse"``: y has the output's shape (N, out), L = F.mse_loss (mean over all elements).
+    """
+    if np.ndim(x) != 2:
+        raise ValueError(f"x must be a batch (N, in), got shape {np.shape(x)}")
+    activations, pre = [x], []  # forward pass, keeping what the backward pass needs
+    for i, (W, b) in enumerate(layers):
+        z = dense(activations[-1], W, b)
+        pre.append(z)
+        activations.append(z if i == len(layers) - 1 else relu(z))
+    out = activations[-1]
+    if loss == "cross_entropy":
+        value = cross_entropy(out, y)
+        delta = softmax(out)  # dL/dz = (softmax(z) - one_hot(y)) / N
+        delta[np.arange(len(y)), y] -= 1
+        delta /= len(y)
+    elif loss == "mse":
+        value = mse_loss(out, y)
+        delta = 2 * (out - y) / out.size
+    else:
+        raise ValueError(f"loss must be 'cross_entropy' or 'mse', got {loss!r}")
+    grads: list[tuple[np.ndarray, np.ndarray]] = []
+    for i in range(len(layers) - 1, -1, -1):  # from the output back to the input
+        grads.append((delta.T @ activations[i], delta.sum(axis=0)))
+        if i > 0:
+            delta = (delta @ layers[i][0]) * (pre[i - 1] > 0)  # through W, then ReLU'
+    return value, grads[::-1]

@@ -132,3 +132,15 @@ def _orphans(root: Path) -> list[Path]:
     sources = {solution.name for solution, _ in pairs(root)}
     return [p for p in sorted((root / "exercises").glob("ch[0-9][0-9].ipynb"))
             if p.name not in sources]
+
+
+def failing_tests(question_id: str, answer, seed: int = 0) -> set[str]:
+    """Names of the tests that ``answer`` fails for a question: how authors check that each
+    typical mistake is caught by the test written for it."""
+    from aibook.grading import local_runner, run_question  # grading imports this module
+
+    question = find_question(question_id)
+    if question is None:
+        raise ValueError(f"no question {question_id!r}: see aibook/exercises/chNN.py")
+    result = run_question(question, local_runner(answer, question.name), seed)
+    return {t.name for t in result.tests if not t.passed}
