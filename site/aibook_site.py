@@ -24,17 +24,20 @@ class ErrataTable(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         folder = Path(self.env.srcdir) / "book" / "errata"
-        lines = [":::{list-table}", ":header-rows: 1", ":widths: 6 18 30 30 10", "",
-                 "* - 章", "  - 原文位置", "  - 原文写法", "  - 正确写法", "  - 证明"]
+        # three columns so the table fits a page: where (with the chapter), the article's
+        # words, and the correction with its proof link
+        lines = [":::{list-table}", ":header-rows: 1", ":widths: 20 38 42", ":width: 100%",
+                 ":class: errata-table", "", "* - 位置", "  - 原文写法", "  - 正确写法（证明）"]
         count = 0
         for path in sorted(folder.glob("ch*.yml")):
             self.env.note_dependency(str(path))
             for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
                 label = entry["proof"].partition("#")[2]
-                cells = [str(entry["chapter"]), entry["where"], entry["article"], entry["correct"]]
-                lines.append(f"* - {cells[0]}")
-                lines += [f"  - {' '.join(str(c).split())}" for c in cells[1:]]
-                lines.append(f"  - {{ref}}`单元格 <{label}>`")
+                where, article, correct = (" ".join(str(entry[k]).split())
+                                           for k in ("where", "article", "correct"))
+                lines.append(f"* - 第 {entry['chapter']} 章：{where}")
+                lines.append(f"  - {article}")
+                lines.append(f"  - {correct}（{{ref}}`证明 <{label}>`）")
                 count += 1
         lines.append(":::")
         container = nodes.container()
@@ -66,6 +69,7 @@ def _default_mode(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_directive("errata-table", ErrataTable)
+    app.add_css_file("aibook.css")
     app.connect("html-page-context", _default_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
