@@ -14,7 +14,7 @@ book: setup
 	@echo "Website built: open _build/html/index.html (or: $(BIN)/python -m http.server -d _build/html 8000)"
 
 test: book
-	$(BIN)/ruff check aibook tests site conftest.py
+	$(BIN)/ruff check aibook tests site benchmarks conftest.py
 	$(BIN)/python -m aibook.exercises check
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
@@ -65,7 +65,7 @@ exercises: venv
 	$(BIN)/python -m aibook.exercises build
 
 lint: venv
-	$(BIN)/ruff check aibook tests site conftest.py
+	$(BIN)/ruff check aibook tests site benchmarks conftest.py
 
 clean:
 	rm -rf _build

@@ -1,0 +1,204 @@
+"""Chapter 5 benchmark: the book's training recipe against the article's, on Fashion-MNIST.
+
+    python benchmarks/project_cnn.py                 # both recipes, CPU, all available threads
+    python benchmarks/project_cnn.py --threads 2     # as on the book's 2-core machines
+    python benchmarks/project_cnn.py --device cuda   # on a GPU
+
+Each recipe trains in a fresh process (so its peak memory is its own) on the full training split
+(55,000 images; 5,000 are held out for validation) and is evaluated on the 10,000 test images
+several times an epoch. Only training is timed; evaluation is not. Printed for each recipe: training
+seconds to reach 90 % (and 91 %) test accuracy, images/s, peak resident memory (and how much it grew
+while training; peak CUDA memory on a GPU), final test accuracy, and the ratio article/book. A recipe
+that never reaches 90 % makes the ratio a lower bound (its whole training time). The article's
+recipe is its CNN with the shapes fixed (``SeedCNN``), its per-sample transforms (normalisation with
+mean = std = 0.5) through a ``DataLoader``, batch 64 and Adam 1e-3; the book's is ``BOOK_RECIPE``
+in ``aibook/models.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+
+def machine_description(threads: int, device: str) -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    text = f"{cpu}; {os.cpu_count()} logical CPUs, torch threads {threads}; torch {torch.__version__}"
+    if device == "cuda":
+        text += f"; GPU {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident memory (Linux >= 4.0: ``clear_refs`` 5); False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="utf-8") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_mib(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process in MiB, from /proc/self/status."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as f:
+            line = next(line for line in f if line.startswith(field + ":"))
+        return int(line.split()[1]) / 1024  # the value is in kB
+    except (OSError, StopIteration, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def run_one(recipe_fields: dict, epochs: int, evals_per_epoch: int, device: str, threads: int | None,
+            train_size: int | None = None) -> dict:
+    """Train one recipe in this (fresh) process and return its measurements."""
+    import torch
+
+    from aibook.models import Recipe, load_project_data, train_recipe
+
+    if threads:
+        torch.set_num_threads(threads)
+    recipe = Recipe(**recipe_fields)
+    data = load_project_data("fashion-mnist", val_size=5000, train_size=train_size)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    before = rss_mib("VmRSS")
+    peak_is_training_only = reset_peak_rss()  # else the peak may be that of loading the data
+    start = time.perf_counter()
+    result = train_recipe(recipe, data, epochs, device=device, evals_per_epoch=evals_per_epoch,
+                          eval_split="test")
+    wall = time.perf_counter() - start
+    peak = rss_mib("VmHWM")
+    return {
+        "name": recipe.name,
+        "epochs": epochs,
+        "train_seconds": result.train_seconds,
+        "wall_seconds": wall,
+        "images_per_second": result.images_per_second,
+        "seconds_to_90": result.seconds_to(0.90),
+        "seconds_to_91": result.seconds_to(0.91),
+        "final_accuracy": result.final_accuracy,
+        "best_accuracy": max(a for _, _, a in result.checkpoints),
+        "peak_rss_mib": peak,
+        "rss_growth_mib": peak - before if peak_is_training_only else None,
+        "peak_cuda_mib": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
+    }
+
+
+def parse_overrides(pairs: list[str], base):
+    """``key=value`` strings applied to a Recipe, converted to the field's type."""
+    changes = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        field = {f.name: f for f in dataclasses.fields(base)}.get(key)
+        if field is None:
+            raise SystemExit(f"error: Recipe has no field {key!r}")
+        current = getattr(base, key)
+        if isinstance(current, bool):
+            changes[key] = value.lower() in ("1", "true", "yes")
+        elif isinstance(current, tuple):
+            changes[key] = tuple(int(v) for v in value.split(","))
+        else:
+            changes[key] = type(current)(value)
+    return dataclasses.replace(base, **changes)
+
+
+def fmt_seconds(s: float | None) -> str:
+    return "not reached" if s is None else f"{s:.1f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--book-epochs", type=int, default=None, help="default: the recipe's BOOK_EPOCHS")
+    parser.add_argument("--article-epochs", type=int, default=2)
+    parser.add_argument("--evals-per-epoch", type=int, default=8, help="test evaluations per epoch (book)")
+    parser.add_argument("--article-evals-per-epoch", type=int, default=4)
+    parser.add_argument("--train-size", type=int, default=None, help="fewer training images (quick checks)")
+    parser.add_argument("--only", choices=["book", "article"], default=None)
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="change fields of the book's recipe, e.g. --set batch_size=512 lr=0.4")
+    parser.add_argument("--gpu-extras", action="store_true",
+                        help="book recipe with bf16 autocast and torch.compile")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from aibook.models import ARTICLE_RECIPE, BOOK_EPOCHS, BOOK_RECIPE
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda but CUDA is not available: run without it")
+    book = parse_overrides(args.set, BOOK_RECIPE)
+    if args.gpu_extras:
+        book = dataclasses.replace(book, bf16=True, compile=True)
+    runs = [("book", book, args.book_epochs or BOOK_EPOCHS, args.evals_per_epoch),
+            ("article", ARTICLE_RECIPE, args.article_epochs, args.article_evals_per_epoch)]
+    runs = [r for r in runs if args.only in (None, r[0])]
+    threads = args.threads or torch.get_num_threads()
+    print(f"machine: {machine_description(threads, args.device)}")
+    print(f"device: {args.device}; load average at start: {load_average()}")
+    results = {}
+    for label, recipe, epochs, evals in runs:
+        print(f"\n{label}: {recipe}", flush=True)
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            r = pool.submit(run_one, dataclasses.asdict(recipe), epochs, evals, args.device, args.threads,
+                            args.train_size).result()
+        results[label] = r
+        memory = f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+        if r["rss_growth_mib"] is not None:
+            memory += f" ({r['rss_growth_mib']:+.0f} MiB above the loaded data while training and evaluating)"
+        if r["peak_cuda_mib"] is not None:
+            memory += f", {r['peak_cuda_mib']:.0f} MiB peak CUDA"
+        print(f"  epochs {epochs}: {r['train_seconds']:.1f} s training "
+              f"({r['wall_seconds']:.1f} s with evaluation)")
+        print(f"  training time to 90% test accuracy: {fmt_seconds(r['seconds_to_90'])} "
+              f"| to 91%: {fmt_seconds(r['seconds_to_91'])}")
+        print(f"  {r['images_per_second']:,.0f} images/s | {memory}")
+        print(f"  final test accuracy {r['final_accuracy']:.4f} (best {r['best_accuracy']:.4f})", flush=True)
+    print(f"\nload average at end: {load_average()}")
+    if len(results) == 2:
+        b, a = results["book"], results["article"]
+        speed, bound = None, ""
+        if b["seconds_to_90"] and a["seconds_to_90"]:
+            speed = a["seconds_to_90"] / b["seconds_to_90"]
+        elif b["seconds_to_90"]:  # the article never got there: its whole training time is a lower bound
+            speed, bound = a["train_seconds"] / b["seconds_to_90"], "> "
+        text = f"{bound}{speed:.1f}x" if speed else "n/a (the book's recipe did not reach 90%)"
+        if bound:
+            text += f" (the article's recipe did not reach 90% in {a['epochs']} epochs)"
+        print(f"ratio article/book: time to 90% {text} "
+              f"| images/s {b['images_per_second'] / a['images_per_second']:.1f}x (book faster)")
+        to_91 = b["seconds_to_91"]
+        goals = [
+            ("book reaches >= 91% within 60 s of training", to_91 is not None and to_91 <= 60),
+            ("book is >= 3x faster to 90% than the article", speed is not None and speed >= 3),
+        ]
+        for text, ok in goals:
+            print(f"goal: {text}: {'yes' if ok else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
