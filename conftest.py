@@ -17,6 +17,7 @@ from aibook import nbcheck
 # Kernels inherit this: one PyTorch thread per notebook, two notebooks at a time on two cores,
 # the same setting aibook.nbrun uses when the stored outputs are made.
 os.environ.setdefault("AIBOOK_NUM_THREADS", "1")
+os.environ.setdefault("AIBOOK_PROGRESS", "0")  # as aibook.nbrun: no progress bars in outputs
 
 NOTEBOOK_BUDGET_S = 120.0
 ROOT = Path(__file__).resolve().parent

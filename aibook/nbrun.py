@@ -26,11 +26,13 @@ def kernel_env_path() -> None:
 def run_notebook(path: Path, timeout: int = 600, save: bool = True) -> float:
     """Execute ``path`` (in place unless ``save`` is False); return the wall time in seconds.
 
-    The kernel gets ``AIBOOK_NUM_THREADS=1`` unless set: the test suite runs notebooks two at
-    a time with one thread each, and the stored outputs must come from the same settings.
+    The kernel gets ``AIBOOK_NUM_THREADS=1`` and ``AIBOOK_PROGRESS=0`` unless set: the test
+    suite runs notebooks two at a time with one thread each and no progress bars, and the stored
+    outputs must come from the same settings.
     """
     kernel_env_path()
     os.environ.setdefault("AIBOOK_NUM_THREADS", "1")
+    os.environ.setdefault("AIBOOK_PROGRESS", "0")  # no progress bars in stored outputs
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,

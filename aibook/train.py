@@ -1,11 +1,13 @@
 """A small, readable training loop shared by every chapter.
 
-The progress bar goes to stderr through plain ``tqdm``; the test suite replaces it with a fixed
-token (see ``tests/nbval_sanitize.cfg``), so it never makes a checked output nondeterministic.
+The progress bar goes to stderr through plain ``tqdm`` for readers running a notebook; stored
+outputs are made without it (``AIBOOK_PROGRESS=0``, set by ``aibook.nbrun`` and the tests), and
+the test suite would replace any bar with a fixed token (``tests/nbval_sanitize.cfg``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,7 +32,9 @@ class History:
 
 
 def _batches(loader: Iterable, progress: bool, desc: str):
-    if not progress:
+    # AIBOOK_PROGRESS=0 (set by nbrun and the tests) keeps bars out of stored outputs: a static
+    # page would show every intermediate state of the bar as its own block
+    if not progress or os.environ.get("AIBOOK_PROGRESS") == "0":
         return loader
     total = len(loader) if hasattr(loader, "__len__") else None
     return tqdm(loader, total=total, desc=desc, file=sys.stderr, leave=False, mininterval=1.0)

@@ -50,7 +50,8 @@ def test_regression_targets_report_nan_accuracy():
     assert loss > 0 and math.isnan(acc)
 
 
-def test_progress_bar_goes_to_stderr_not_stdout(capsys):
+def test_progress_bar_goes_to_stderr_not_stdout(capsys, monkeypatch):
+    monkeypatch.delenv("AIBOOK_PROGRESS", raising=False)
     loader = DataLoader(separable_data(64), batch_size=16)
     model = nn.Linear(2, 2)
     train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
@@ -68,3 +69,12 @@ def test_bad_arguments_give_clear_errors():
         train_epoch(model, [], nn.CrossEntropyLoss(), opt)
     with pytest.raises(ValueError, match="empty loader"):
         evaluate(model, [], nn.CrossEntropyLoss())
+
+
+def test_progress_bar_can_be_switched_off_for_stored_outputs(capsys, monkeypatch):
+    monkeypatch.setenv("AIBOOK_PROGRESS", "0")
+    loader = DataLoader(separable_data(64), batch_size=16)
+    model = nn.Linear(2, 2)
+    train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
+                progress=True)
+    assert capsys.readouterr().err == ""
