@@ -40,6 +40,27 @@ def _batches(loader: Iterable, progress: bool, desc: str):
     return tqdm(loader, total=total, desc=desc, file=sys.stderr, leave=False, mininterval=1.0)
 
 
+class _Tally:
+    """Running sample-weighted mean loss and accuracy (accuracy only for class-index targets)."""
+
+    def __init__(self) -> None:
+        self.loss, self.correct, self.seen, self.classify = 0.0, 0, 0, True
+
+    def add(self, loss: float, out: torch.Tensor, y: torch.Tensor) -> None:
+        n = y.shape[0]
+        self.loss += loss * n
+        self.seen += n
+        if self.classify and y.dtype == torch.long and out.ndim == 2:
+            self.correct += (out.argmax(dim=1) == y).sum().item()
+        else:
+            self.classify = False
+
+    def result(self, caller: str) -> tuple[float, float]:
+        if self.seen == 0:
+            raise ValueError(f"{caller} got an empty loader: check the dataset and batch size")
+        return self.loss / self.seen, (self.correct / self.seen if self.classify else float("nan"))
+
+
 def train_epoch(
     model: nn.Module,
     loader: Iterable,
@@ -55,8 +76,7 @@ def train_epoch(
     Accuracy is computed for class-index targets and reported as NaN for other targets.
     """
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    classify = True
+    tally = _Tally()
     for x, y in _batches(loader, progress, "train"):
         x, y = x.to(device), y.to(device)
         optimizer.zero_grad(set_to_none=True)
@@ -66,16 +86,8 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        n = y.shape[0]
-        total_loss += loss.item() * n
-        seen += n
-        if classify and y.dtype == torch.long and out.ndim == 2:
-            correct += (out.argmax(dim=1) == y).sum().item()
-        else:
-            classify = False
-    if seen == 0:
-        raise ValueError("train_epoch got an empty loader: check the dataset and batch size")
-    return total_loss / seen, (correct / seen if classify else float("nan"))
+        tally.add(loss.item(), out, y)
+    return tally.result("train_epoch")
 
 
 @torch.inference_mode()
@@ -84,21 +96,12 @@ def evaluate(
 ) -> tuple[float, float]:
     """Return (mean loss, accuracy) of ``model`` on ``loader`` without tracking gradients."""
     model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
-    classify = True
+    tally = _Tally()
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         out = model(x)
-        n = y.shape[0]
-        total_loss += loss_fn(out, y).item() * n
-        seen += n
-        if classify and y.dtype == torch.long and out.ndim == 2:
-            correct += (out.argmax(dim=1) == y).sum().item()
-        else:
-            classify = False
-    if seen == 0:
-        raise ValueError("evaluate got an empty loader: check the dataset and batch size")
-    return total_loss / seen, (correct / seen if classify else float("nan"))
+        tally.add(loss_fn(out, y).item(), out, y)
+    return tally.result("evaluate")
 
 
 def fit(
