@@ -29,9 +29,10 @@ from aibook.nbrun import kernel_env_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(banks())
-MIN_QUESTIONS = {3: 8}  # what each chapter's issue asks for; 6 otherwise
+MIN_QUESTIONS = {2: 8, 3: 8, 8: 4}  # what each chapter's issue asks for; 6 otherwise
 # names the answers may use besides their own code (each chapter's first cell imports them)
-ANSWER_PREAMBLE = "import math\nimport numpy as np\nfrom aibook.autograd import Value"
+ANSWER_PREAMBLE = ("import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+                   "from aibook.autograd import Value")
 SETUP_CELL = '''import sys
 if "google.colab" in sys.modules:  # on Colab only: install the book's helper package
     %pip install -q "aibook @ git+https://github.com/aibook-org/ai-large-models-book"
