@@ -1,4 +1,5 @@
-"""Test-session hooks: a per-notebook timing and coverage report, and the 120-second budget.
+"""Test-session hooks: a per-notebook timing and coverage report, the 120-second budget, and the
+check that the home page's run-time table (book/runtimes.json) is current.
 
 pytest-xdist sends every test report to the controller, where these hooks run, so the sums
 are complete whatever the number of workers.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aibook import nbcheck
+from aibook import nbcheck, runtimes
 
 # Kernels inherit this: one PyTorch thread per notebook, two notebooks at a time on two cores,
 # the same setting aibook.nbrun uses when the stored outputs are made.
@@ -37,9 +38,18 @@ def _over_budget() -> list[str]:
     return [p for p, s in _seconds.items() if s > NOTEBOOK_BUDGET_S]
 
 
+def _off_record() -> list[tuple[str, float, float]]:
+    """(notebook, recorded, measured) where the home page's run-time table is out of date."""
+    recorded = runtimes.load_json(ROOT / runtimes.RECORD).get("notebooks", {})
+    return [(p, recorded[p], s) for p, s in sorted(_seconds.items())
+            if p in recorded and not _failed_cells[p] and not runtimes.is_current(recorded[p], s)]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
-    if _over_budget() and session.exitstatus == 0:
+    if not hasattr(session.config, "workerinput") and _seconds:  # the controller, after notebooks ran
+        runtimes.save_measured(ROOT, {p: s for p, s in _seconds.items() if not _failed_cells[p]})
+    if (_over_budget() or _off_record()) and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -57,3 +67,7 @@ def pytest_terminal_summary(terminalreporter):
     for path in _over_budget():
         tr.write_line(f"FAILED budget: {path} took {_seconds[path]:.0f} s > {NOTEBOOK_BUDGET_S:.0f} s",
                       red=True)
+    for path, recorded, measured in _off_record():
+        tr.write_line(f"FAILED run-time table: {path} took {measured:.0f} s, {runtimes.RECORD} says "
+                      f"{recorded:.0f} s: after a full 'make test', run "
+                      "'.venv/bin/python -m aibook.runtimes update' and commit it", red=True)

@@ -46,6 +46,38 @@ class ErrataTable(SphinxDirective):
         return [summary, *container.children]
 
 
+GPU_WORDS = {True: "有帮助", False: "无明显帮助"}
+
+
+class RuntimeTable(SphinxDirective):
+    """``{runtime-table}``: every notebook's run time from ``book/runtimes.json`` (written from a
+    test run by ``python -m aibook.runtimes update``), with whether a GPU helps it (the notebook's
+    ``aibook.gpu`` metadata). Nothing in it is typed by hand."""
+
+    def run(self) -> list[nodes.Node]:
+        import json
+
+        root = Path(self.env.srcdir)
+        record_path = root / "book" / "runtimes.json"
+        self.env.note_dependency(str(record_path))
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        lines = [":::{list-table}", ":header-rows: 1", ":widths: 62 18 20", ":width: 100%",
+                 ":class: runtime-table", "", "* - 笔记本", "  - 运行时间（秒）", "  - GPU"]
+        for notebook, seconds in record["notebooks"].items():
+            nb = json.loads((root / notebook).read_text(encoding="utf-8"))
+            gpu = nb.get("metadata", {}).get("aibook", {}).get("gpu")
+            doc = "/" + notebook.removesuffix(".ipynb")
+            lines += [f"* - {{doc}}`{doc}`", f"  - {seconds:.0f}", f"  - {GPU_WORDS.get(gpu, '—')}"]
+        lines.append(":::")
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=str(record_path)), self.content_offset, container)
+        total = sum(record["notebooks"].values())
+        summary = nodes.paragraph(text=(
+            f"共 {len(record['notebooks'])} 个笔记本，合计 {total / 60:.1f} 分钟。"
+            f"测量环境：{record['machine']}；{record['setting']}。"))
+        return [summary, *container.children]
+
+
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if not scripts:
@@ -69,6 +101,7 @@ def _default_mode(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_directive("errata-table", ErrataTable)
+    app.add_directive("runtime-table", RuntimeTable)
     app.add_css_file("aibook.css")
     app.connect("html-page-context", _default_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
