@@ -46,6 +46,25 @@ class ErrataTable(SphinxDirective):
         return [summary, *container.children]
 
 
+class GlossaryTable(SphinxDirective):
+    """``{glossary-table}``: ``book/glossary.yml`` as a table sorted by English term, each term linked
+    with ``{doc}`` to the page that teaches it (a missing page breaks the nitpicky build)."""
+
+    def run(self) -> list[nodes.Node]:
+        path = Path(self.env.srcdir) / "book" / "glossary.yml"
+        self.env.note_dependency(str(path))
+        entries = sorted(yaml.safe_load(path.read_text(encoding="utf-8")), key=lambda e: e["en"].lower())
+        lines = [":::{list-table}", ":header-rows: 1", ":widths: 14 24 44 18", ":width: 100%",
+                 ":class: glossary-table", "", "* - 中文", "  - English", "  - 释义", "  - 在哪里学"]
+        for e in entries:
+            lines += [f"* - {e['zh']}", f"  - {e['en']}", f"  - {' '.join(str(e['definition']).split())}",
+                      f"  - {{doc}}`/{e['where']}`"]
+        lines.append(":::")
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=str(path)), self.content_offset, container)
+        return [nodes.paragraph(text=f"共 {len(entries)} 个术语，按英文排序。"), *container.children]
+
+
 GPU_WORDS = {True: "有帮助", False: "无明显帮助"}
 
 
@@ -102,6 +121,7 @@ def _default_mode(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.add_directive("errata-table", ErrataTable)
     app.add_directive("runtime-table", RuntimeTable)
+    app.add_directive("glossary-table", GlossaryTable)
     app.add_css_file("aibook.css")
     app.connect("html-page-context", _default_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)

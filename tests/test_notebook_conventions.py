@@ -73,3 +73,36 @@ def test_at_least_90_percent_of_outputs_are_checked(path):
 def test_every_toc_entry_exists():
     for entry in toc_files():
         assert any((ROOT / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), entry
+
+
+CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.parts[0] == "book"]
+
+
+def markdown_sources(path: Path) -> list[str]:
+    return [nbcheck.source(c) for c in nbcheck.load(ROOT / path)["cells"] if c["cell_type"] == "markdown"]
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=str)
+def test_page_has_a_numbered_title_learning_goals_and_a_summary(path):
+    cells = markdown_sources(path)
+    title = cells[0].lstrip().splitlines()[0]
+    chapter = int(path.name[:2])
+    assert re.fullmatch(rf"# {chapter}\.\d+ \S.*", title), f"first line {title!r} is not '# {chapter}.k 标题'"
+    assert "学习目标" in cells[0], "the title cell must list the page's 学习目标 (learning goals)"
+    assert any("小结" in cell for cell in cells[-2:]), "the page must end with a 小结 (summary)"
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=str)
+def test_notebook_says_whether_a_gpu_helps(path):
+    gpu = nbcheck.load(ROOT / path)["metadata"].get("aibook", {}).get("gpu")
+    assert isinstance(gpu, bool), 'set the notebook metadata {"aibook": {"gpu": true|false}} (run-time table)'
+
+
+def test_run_time_table_lists_every_executed_notebook():
+    from aibook import runtimes
+
+    record = runtimes.load_json(ROOT / runtimes.RECORD)
+    missing, extra = runtimes.stale_entries(record, [str(p) for p in EXECUTED])
+    assert not missing and not extra, (
+        f"book/runtimes.json: missing {missing}, stale {extra}: after 'make test', run "
+        "'.venv/bin/python -m aibook.runtimes update'")
