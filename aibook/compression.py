@@ -1,0 +1,92 @@
+"""Making a model smaller (Chapter 2): magnitude pruning, dynamic int8 quantisation, size on
+disk, CPU latency and the knowledge-distillation loss."""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def magnitude_prune(weight: torch.Tensor, amount: float) -> torch.Tensor:
+    """A copy of ``weight`` with the ``round(amount * numel)`` smallest-|w| entries set to 0.
+
+    Ties at the threshold are broken by position (first ones pruned), like torch's l1_unstructured.
+    """
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"amount must be a fraction in [0, 1], got {amount}")
+    k = round(amount * weight.numel())
+    out = weight.detach().clone()
+    if k:
+        idx = torch.topk(out.abs().flatten(), k, largest=False).indices
+        out.view(-1)[idx] = 0
+    return out
+
+
+def sparsity(model: nn.Module) -> float:
+    """Fraction of exactly-zero entries among the weights of the Linear and Conv layers."""
+    zeros = total = 0
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            zeros += int((m.weight == 0).sum())
+            total += m.weight.numel()
+    return zeros / total if total else 0.0
+
+
+def model_size_bytes(model: nn.Module) -> int:
+    """Bytes of the model's ``state_dict`` saved with ``torch.save`` (what a file on disk takes)."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def sparse_size_bytes(model: nn.Module) -> int:
+    """Bytes on disk when each weight is stored as its non-zero values plus int32 indices (COO)."""
+    buffer = io.BytesIO()
+    state = {}
+    for name, t in model.state_dict().items():
+        if t.dtype.is_floating_point and t.dim() > 1:
+            flat = t.flatten()
+            nz = flat.nonzero().flatten()
+            state[name] = (nz.to(torch.int32), flat[nz], t.shape)
+        else:
+            state[name] = t
+    torch.save(state, buffer)
+    return buffer.getbuffer().nbytes
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Dynamic int8 quantisation of every ``nn.Linear`` (weights int8, activations quantised on the fly)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():  # torch 2.9+ announces a move to torchao; the API still works
+        warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
+        return quantize_dynamic(model.cpu().eval(), {nn.Linear}, dtype=torch.qint8)
+
+
+@torch.inference_mode()
+def latency_per_batch(model: nn.Module, x: torch.Tensor, repeats: int = 20) -> float:
+    """Median wall time (seconds) of one forward pass on ``x``: wall time, so it varies per run."""
+    model.eval()
+    model(x)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model(x)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
+                      temperature: float = 4.0, alpha: float = 0.5) -> torch.Tensor:
+    """Hinton et al. (2015): alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE(student, y)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    t = temperature
+    soft = F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.log_softmax(teacher_logits / t, dim=-1),
+                    reduction="batchmean", log_target=True)
+    return alpha * t * t * soft + (1 - alpha) * F.cross_entropy(student_logits, targets)
