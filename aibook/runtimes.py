@@ -18,7 +18,7 @@ from pathlib import Path
 RECORD = Path("book") / "runtimes.json"
 MEASURED = Path("_build") / "notebook-times.json"
 RECORDED_FOLDERS = ("book", "solutions")  # exercises/ are not executed
-SETTING = "pytest -n 2 (two notebooks at a time), one PyTorch thread per notebook, kernel start included"
+SETTING = "pytest -n 2（两个笔记本同时运行），每个笔记本 1 个 PyTorch 线程，时间包括内核启动"
 
 
 def tolerance_s(recorded: float) -> float:

@@ -54,7 +54,7 @@ class GlossaryTable(SphinxDirective):
         path = Path(self.env.srcdir) / "book" / "glossary.yml"
         self.env.note_dependency(str(path))
         entries = sorted(yaml.safe_load(path.read_text(encoding="utf-8")), key=lambda e: e["en"].lower())
-        lines = [":::{list-table}", ":header-rows: 1", ":widths: 14 24 44 18", ":width: 100%",
+        lines = [":::{list-table}", ":header-rows: 1", ":widths: 12 22 40 26", ":width: 100%",
                  ":class: glossary-table", "", "* - 中文", "  - English", "  - 释义", "  - 在哪里学"]
         for e in entries:
             lines += [f"* - {e['zh']}", f"  - {e['en']}", f"  - {' '.join(str(e['definition']).split())}",
@@ -86,7 +86,11 @@ class RuntimeTable(SphinxDirective):
             nb = json.loads((root / notebook).read_text(encoding="utf-8"))
             gpu = nb.get("metadata", {}).get("aibook", {}).get("gpu")
             doc = "/" + notebook.removesuffix(".ipynb")
-            lines += [f"* - {{doc}}`{doc}`", f"  - {seconds:.0f}", f"  - {GPU_WORDS.get(gpu, '—')}"]
+            if notebook.startswith("solutions/"):  # its title is the exercise's: say it is the answer key
+                link = f"{{doc}}`第 {int(Path(notebook).stem[2:])} 章练习的参考答案 <{doc}>`"
+            else:
+                link = f"{{doc}}`{doc}`"
+            lines += [f"* - {link}", f"  - {seconds:.0f}", f"  - {GPU_WORDS.get(gpu, '—')}"]
         lines.append(":::")
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source=str(record_path)), self.content_offset, container)

@@ -105,7 +105,8 @@ def test_page_renders_offline(browser, server, page_path):
     text = source.with_suffix(".ipynb").read_text(encoding="utf-8") if is_notebook(page_path) \
         else source.with_suffix(".md").read_text(encoding="utf-8")
     if "$" in text:
-        page.wait_for_selector("mjx-container", timeout=10_000)
+        # typeset in the page body (math in a heading is also copied into the hidden side TOC)
+        page.wait_for_selector("article mjx-container", state="attached", timeout=10_000)
         assert page.locator("mjx-merror").count() == 0, f"{page_path}: MathJax reports an error"
         assert "$$" not in page.inner_text("article"), f"{page_path}: raw LaTeX left on the page"
     if is_notebook(page_path):
