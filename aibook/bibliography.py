@@ -7,12 +7,13 @@ after ``git clone``); the BibTeX parsing is pybtex's, the library Sphinx's bibli
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
 
 import yaml
+
+from aibook import nbcheck
 
 BIB = Path("book") / "references.bib"
 AUDIT = Path("book") / "10_references" / "article_references.yml"
@@ -59,9 +60,8 @@ def load_bib(root: Path) -> dict[str, dict[str, str]]:
 def _markdown_texts(path: Path) -> list[str]:
     if path.suffix == ".md":
         return [path.read_text(encoding="utf-8")]
-    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            for c in cells if c.get("cell_type") == "markdown"]
+    cells = nbcheck.load(path).get("cells", [])
+    return [nbcheck.source(c) for c in cells if c.get("cell_type") == "markdown"]
 
 
 def cited_keys(root: Path) -> dict[str, list[str]]:

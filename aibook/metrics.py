@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from aibook.retrieval import cosine_similarity
+
 
 def _binary(y_true, y_pred, pos_label: int = 1) -> tuple[np.ndarray, np.ndarray]:
     t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
@@ -134,9 +136,7 @@ def knn_predict(train_emb, train_labels, query_emb, k: int = 5, metric: str = "c
     if not 1 <= k <= len(a):
         raise ValueError(f"k must be between 1 and the number of training embeddings ({len(a)}), got {k}")
     if metric == "cosine":
-        a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-        dist = 1.0 - b @ a.T
+        dist = 1.0 - cosine_similarity(b, a)
     elif metric == "euclidean":
         dist = (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
     else:

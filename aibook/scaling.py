@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+# the package's one parameter counter, re-exported for Chapter 8
+from aibook.models import count_parameters as count_parameters
+
 SECONDS_PER_DAY = 86_400
 
 
@@ -104,11 +107,6 @@ class _TorchTransformer(nn.Module):
 def torch_transformer(cfg: TransformerConfig) -> nn.Module:
     """A ``torch.nn`` model with the layers of ``cfg``; count with ``count_parameters``."""
     return _TorchTransformer(cfg)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of distinct weights of ``model`` (a tied tensor counts once)."""
-    return sum(p.numel() for p in model.parameters())
 
 
 def training_flops(n_params: float, n_tokens: float) -> float:

@@ -7,12 +7,32 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
+
+
+def list_table(directive: SphinxDirective, source: Path, summary: str, css_class: str, widths: str,
+               header: list[str], rows: list[list[str]]) -> list[nodes.Node]:
+    """A summary line and a MyST list-table of ``rows`` (cells are MyST, so roles such as {doc} work),
+    parsed in the directive's context; ``source`` is the data file, a dependency of the page."""
+    directive.env.note_dependency(str(source))
+    lines = [":::{list-table}", ":header-rows: 1", f":widths: {widths}", ":width: 100%",
+             f":class: {css_class}", ""]
+    for row in [header, *rows]:
+        lines += [f"{'*' if i == 0 else ' '} - {cell}" for i, cell in enumerate(row)]
+    lines.append(":::")
+    container = nodes.container()
+    directive.state.nested_parse(StringList(lines, source=str(source)), directive.content_offset, container)
+    return [nodes.paragraph(text=summary), *container.children]
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
 
 
 class ErrataTable(SphinxDirective):
@@ -24,26 +44,18 @@ class ErrataTable(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         folder = Path(self.env.srcdir) / "book" / "errata"
-        # three columns so the table fits a page: where (with the chapter), the article's
-        # words, and the correction with its proof link
-        lines = [":::{list-table}", ":header-rows: 1", ":widths: 20 38 42", ":width: 100%",
-                 ":class: errata-table", "", "* - 位置", "  - 原文写法", "  - 正确写法（证明）"]
-        count = 0
+        rows = []
         for path in sorted(folder.glob("ch*.yml")):
             self.env.note_dependency(str(path))
             for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
                 label = entry["proof"].partition("#")[2]
-                where, article, correct = (" ".join(str(entry[k]).split())
-                                           for k in ("where", "article", "correct"))
-                lines.append(f"* - 第 {entry['chapter']} 章：{where}")
-                lines.append(f"  - {article}")
-                lines.append(f"  - {correct}（{{ref}}`证明 <{label}>`）")
-                count += 1
-        lines.append(":::")
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source=str(folder)), self.content_offset, container)
-        summary = nodes.paragraph(text=f"共 {count} 处错误。")
-        return [summary, *container.children]
+                rows.append([f"第 {entry['chapter']} 章：{_one_line(entry['where'])}",
+                             _one_line(entry["article"]),
+                             f"{_one_line(entry['correct'])}（{{ref}}`证明 <{label}>`）"])
+        # three columns so the table fits a page: where (with the chapter), the article's
+        # words, and the correction with its proof link
+        return list_table(self, folder, f"共 {len(rows)} 处错误。", "errata-table", "20 38 42",
+                          ["位置", "原文写法", "正确写法（证明）"], rows)
 
 
 class GlossaryTable(SphinxDirective):
@@ -52,17 +64,10 @@ class GlossaryTable(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         path = Path(self.env.srcdir) / "book" / "glossary.yml"
-        self.env.note_dependency(str(path))
         entries = sorted(yaml.safe_load(path.read_text(encoding="utf-8")), key=lambda e: e["en"].lower())
-        lines = [":::{list-table}", ":header-rows: 1", ":widths: 12 22 40 26", ":width: 100%",
-                 ":class: glossary-table", "", "* - 中文", "  - English", "  - 释义", "  - 在哪里学"]
-        for e in entries:
-            lines += [f"* - {e['zh']}", f"  - {e['en']}", f"  - {' '.join(str(e['definition']).split())}",
-                      f"  - {{doc}}`/{e['where']}`"]
-        lines.append(":::")
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source=str(path)), self.content_offset, container)
-        return [nodes.paragraph(text=f"共 {len(entries)} 个术语，按英文排序。"), *container.children]
+        rows = [[e["zh"], e["en"], _one_line(e["definition"]), f"{{doc}}`/{e['where']}`"] for e in entries]
+        return list_table(self, path, f"共 {len(rows)} 个术语，按英文排序。", "glossary-table", "12 22 40 26",
+                          ["中文", "English", "释义", "在哪里学"], rows)
 
 
 GPU_WORDS = {True: "有帮助", False: "无明显帮助"}
@@ -74,14 +79,10 @@ class RuntimeTable(SphinxDirective):
     ``aibook.gpu`` metadata). Nothing in it is typed by hand."""
 
     def run(self) -> list[nodes.Node]:
-        import json
-
         root = Path(self.env.srcdir)
         record_path = root / "book" / "runtimes.json"
-        self.env.note_dependency(str(record_path))
         record = json.loads(record_path.read_text(encoding="utf-8"))
-        lines = [":::{list-table}", ":header-rows: 1", ":widths: 62 18 20", ":width: 100%",
-                 ":class: runtime-table", "", "* - 笔记本", "  - 运行时间（秒）", "  - GPU"]
+        rows = []
         for notebook, seconds in record["notebooks"].items():
             nb = json.loads((root / notebook).read_text(encoding="utf-8"))
             gpu = nb.get("metadata", {}).get("aibook", {}).get("gpu")
@@ -90,15 +91,12 @@ class RuntimeTable(SphinxDirective):
                 link = f"{{doc}}`第 {int(Path(notebook).stem[2:])} 章练习的参考答案 <{doc}>`"
             else:
                 link = f"{{doc}}`{doc}`"
-            lines += [f"* - {link}", f"  - {seconds:.0f}", f"  - {GPU_WORDS.get(gpu, '—')}"]
-        lines.append(":::")
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source=str(record_path)), self.content_offset, container)
+            rows.append([link, f"{seconds:.0f}", GPU_WORDS.get(gpu, "—")])
         total = sum(record["notebooks"].values())
-        summary = nodes.paragraph(text=(
-            f"共 {len(record['notebooks'])} 个笔记本，合计 {total / 60:.1f} 分钟。"
-            f"测量环境：{record['machine']}；{record['setting']}。"))
-        return [summary, *container.children]
+        summary = (f"共 {len(rows)} 个笔记本，合计 {total / 60:.1f} 分钟。"
+                   f"测量环境：{record['machine']}；{record['setting']}。")
+        return list_table(self, record_path, summary, "runtime-table", "62 18 20",
+                          ["笔记本", "运行时间（秒）", "GPU"], rows)
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
