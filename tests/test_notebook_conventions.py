@@ -84,6 +84,7 @@ def markdown_sources(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=str)
 def test_page_has_a_numbered_title_learning_goals_and_a_summary(path):
+    assert nbcheck.load(ROOT / path)["cells"][0]["cell_type"] == "markdown", "the title cell comes first"
     cells = markdown_sources(path)
     title = cells[0].lstrip().splitlines()[0]
     chapter = int(path.name[:2])
