@@ -7,20 +7,25 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test setup sysdeps venv assets data exercises lint clean
+.PHONY: book test gpu-check setup sysdeps venv assets data exercises lint clean
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Website built: open _build/html/index.html (or: $(BIN)/python -m http.server -d _build/html 8000)"
 
 test: book
-	$(BIN)/ruff check aibook tests site benchmarks conftest.py
-	$(BIN)/python -m aibook.exercises check
+	$(BIN)/ruff check aibook tests benchmarks conftest.py
+	$(BIN)/python -m aibook.booktools.exercise_notebooks check
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	  exit $$status
 
 setup: sysdeps venv assets data
+
+# On a GPU machine: every notebook of book/ and solutions/ on CUDA (nothing rewritten), then the
+# Chapter 5 benchmark; one table of pass/fail and seconds vs the CPU record. About 5 minutes.
+gpu-check: venv data
+	$(BIN)/python -m aibook.booktools.gpu_check --device cuda
 
 # Debian/Ubuntu packages: venv, Node.js (site assets), Chromium (browser test), Fashion-MNIST.
 sysdeps: .stamp-sysdeps
@@ -62,10 +67,10 @@ data: venv
 
 # Regenerate exercises/ from solutions/ (one source per chapter).
 exercises: venv
-	$(BIN)/python -m aibook.exercises build
+	$(BIN)/python -m aibook.booktools.exercise_notebooks build
 
 lint: venv
-	$(BIN)/ruff check aibook tests site benchmarks conftest.py
+	$(BIN)/ruff check aibook tests benchmarks conftest.py
 
 clean:
 	rm -rf _build

@@ -1,5 +1,5 @@
-"""The book's one bibliography (``book/references.bib``), the citations that use it, and the audit of
-the article's own references (``book/10_references/article_references.yml``, Chapter 10).
+"""The book's one bibliography (``book/references.bib``) and the audit of the article's own
+references (``book/10_references/article_references.yml``, Chapter 10).
 
 These read the book's files, so they need a clone of the repository (locally, in CI, or on Colab
 after ``git clone``); the BibTeX parsing is pybtex's, the library Sphinx's bibliography uses.
@@ -7,22 +7,16 @@ after ``git clone``); the BibTeX parsing is pybtex's, the library Sphinx's bibli
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import yaml
-
-from aibook import nbcheck
 
 BIB = Path("book") / "references.bib"
 AUDIT = Path("book") / "10_references" / "article_references.yml"
 VERDICTS = {"correct": "正确", "corrected": "有误，已更正", "not-found": "查无此文",
             "unverifiable": "无法核实"}
 AUDIT_FIELDS = {"article", "where", "kind", "verdict", "keys", "note"}
-# {cite}`a,b`, {cite:p}`a`, {cite:t}`a`, {cite:ps}`a` in markdown; not `{cite}` shown as code
-_CITE = re.compile(r"(?<!`)\{cite(?::\w+)?\}`([^`\n]+)`")
-_SCANNED = ("book", "solutions")
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -55,31 +49,6 @@ def load_bib(root: Path) -> dict[str, dict[str, str]]:
         fields["type"] = entry.type
         entries[key] = fields
     return entries
-
-
-def _markdown_texts(path: Path) -> list[str]:
-    if path.suffix == ".md":
-        return [path.read_text(encoding="utf-8")]
-    cells = nbcheck.load(path).get("cells", [])
-    return [nbcheck.source(c) for c in cells if c.get("cell_type") == "markdown"]
-
-
-def cited_keys(root: Path) -> dict[str, list[str]]:
-    """{key: [files citing it]} over the markdown of every page under book/ and solutions/."""
-    found: dict[str, list[str]] = {}
-    for folder in _SCANNED:
-        for path in sorted((root / folder).rglob("*")):
-            skipped = "_build" in path.parts or ".ipynb_checkpoints" in path.parts
-            if path.suffix not in (".md", ".ipynb") or skipped:
-                continue
-            for text in _markdown_texts(path):
-                for group in _CITE.findall(text):
-                    for key in (k.strip() for k in group.split(",")):
-                        found.setdefault(key, [])
-                        rel = str(path.relative_to(root))
-                        if rel not in found[key]:
-                            found[key].append(rel)
-    return found
 
 
 def load_audit(root: Path) -> list[dict]:

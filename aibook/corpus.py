@@ -5,6 +5,8 @@ with formulas, citations and markup removed. It is fixed here, not read from the
 run time, so that the language model's stored outputs do not change when the prose is edited.
 """
 
+# Over 300 lines on purpose: most of it is the frozen text itself.
+
 from __future__ import annotations
 
 BOOK_PROSE = (

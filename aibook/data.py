@@ -62,6 +62,7 @@ def data_home() -> Path:
 
 
 def sha256_bytes(data: bytes) -> str:
+    """The SHA-256 of ``data`` as hex: how downloaded and cached files are checked."""
     return hashlib.sha256(data).hexdigest()
 
 

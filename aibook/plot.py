@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import torch
 
 from aibook.train import History
 
@@ -25,5 +26,32 @@ def plot_history(history: History, title: str = "Training curves"):
     for ax in (ax_loss, ax_acc):
         ax.legend()
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images: torch.Tensor, titles: list[str], mean: torch.Tensor | None = None,
+                std: torch.Tensor | None = None, ncols: int = 6, title: str = ""):
+    """A grid of images (uint8 or normalised float, N×C×H×W) with a short title above each."""
+    import matplotlib.pyplot as plt
+
+    x = images.detach().cpu().float()
+    if mean is not None and std is not None:  # undo the normalisation for display
+        x = x * std.view(1, -1, 1, 1).cpu() + mean.view(1, -1, 1, 1).cpu()
+    elif images.dtype == torch.uint8:
+        x = x / 255
+    x = x.clamp(0, 1)
+    nrows = math.ceil(len(x) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 2.0 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, t in zip(axes.flat, x, titles, strict=False):
+        if img.shape[0] == 1:
+            ax.imshow(img[0], cmap="gray_r" if mean is None else "gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(img.permute(1, 2, 0))
+        ax.set_title(t, fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -1,7 +1,7 @@
 """A small, readable training loop shared by every chapter.
 
 The progress bar goes to stderr through plain ``tqdm`` for readers running a notebook; stored
-outputs are made without it (``AIBOOK_PROGRESS=0``, set by ``aibook.nbrun`` and the tests), and
+outputs are made without it (``AIBOOK_PROGRESS=0``, set by ``aibook.booktools.nbrun`` and the tests), and
 the test suite would replace any bar with a fixed token (``tests/nbval_sanitize.cfg``).
 """
 
@@ -138,3 +138,30 @@ def fit(
         if verbose:
             print(line)
     return history
+
+
+def predict(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 1000, mode: str = "inference"
+) -> torch.Tensor:
+    """Logits of ``model`` for all of ``x``, batch by batch, in eval mode.
+
+    ``mode``: 'inference' (``torch.inference_mode``), 'no_grad' (``torch.no_grad``) or
+    'grad' (autograd records everything, as if one forgot both).
+    """
+    contexts = {"inference": torch.inference_mode, "no_grad": torch.no_grad, "grad": torch.enable_grad}
+    if mode not in contexts:
+        raise ValueError(f"mode must be one of {sorted(contexts)}, got {mode!r}")
+    was_training = model.training
+    model.eval()
+    try:
+        with contexts[mode]():
+            out = [model(x[i : i + batch_size]).detach() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts C[i, j] of samples of true class i predicted as class j."""
+    idx = y_true.to(torch.int64) * num_classes + y_pred.to(torch.int64)
+    return torch.bincount(idx.cpu(), minlength=num_classes**2).view(num_classes, num_classes)

@@ -12,7 +12,7 @@ while training; peak CUDA memory on a GPU), final test accuracy, and the ratio a
 that never reaches 90 % makes the ratio a lower bound (its whole training time). The article's
 recipe is its CNN with the shapes fixed (``SeedCNN``), its per-sample transforms (normalisation with
 mean = std = 0.5) through a ``DataLoader``, batch 64 and Adam 1e-3; the book's is ``BOOK_RECIPE``
-in ``aibook/models.py``.
+in ``aibook/recipes.py``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def run_one(recipe_fields: dict, epochs: int, evals_per_epoch: int, device: str,
     """Train one recipe in this (fresh) process and return its measurements."""
     import torch
 
-    from aibook.models import Recipe, load_project_data, train_recipe
+    from aibook.image_data import load_project_data
+    from aibook.recipes import Recipe, train_recipe
 
     if threads:
         torch.set_num_threads(threads)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from aibook.models import ARTICLE_RECIPE, BOOK_EPOCHS, BOOK_RECIPE
+    from aibook.recipes import ARTICLE_RECIPE, BOOK_EPOCHS, BOOK_RECIPE
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("error: --device cuda but CUDA is not available: run without it")

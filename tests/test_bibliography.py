@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from aibook import bibliography
+from aibook.booktools import citations
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_key_cited_in_the_book_is_in_references_bib():
     bib = bibliography.load_bib(ROOT)
-    cited = bibliography.cited_keys(ROOT)
+    cited = citations.cited_keys(ROOT)
     assert cited, "no {cite} found in the book"
     missing = {key: files for key, files in cited.items() if key not in bib}
     assert not missing, f"cited but not in book/references.bib: {missing}"
@@ -39,17 +40,6 @@ def test_the_audit_points_at_real_entries_and_has_every_verdict_kind():
     # what the book says of the worst two, independently of the notebook
     assert bib["lepikhin2021gshard"]["first_author_last_name"] == "Lepikhin"
     assert "Conditional Computation" in bib["lepikhin2021gshard"]["title"]
-
-
-def test_cited_keys_reads_every_cite_role_in_markdown_and_notebooks(tmp_path):
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "a.md").write_text("see {cite}`x2020, y2021` and {cite:t}`z2019`;\n"
-                                            "cite with `{cite}` (shown as code, not a citation)")
-    notebook = {"cells": [{"cell_type": "markdown", "source": ["{cite:p}`x2020`"]},
-                          {"cell_type": "code", "source": "'{cite}`not_markdown`'"}]}
-    (tmp_path / "book" / "b.ipynb").write_text(json.dumps(notebook))
-    assert bibliography.cited_keys(tmp_path) == {
-        "x2020": ["book/a.md", "book/b.ipynb"], "y2021": ["book/a.md"], "z2019": ["book/a.md"]}
 
 
 def test_describe_renders_latex_accents_and_braces(tmp_path):

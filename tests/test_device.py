@@ -48,3 +48,17 @@ def test_setup_notebook_honours_thread_setting(monkeypatch):
     setup_notebook()
     assert torch.get_num_threads() == 1
     torch.set_num_threads(before)
+
+
+def test_child_processes_get_one_thread_unless_the_user_chose(monkeypatch):
+    from aibook.device import BLAS_THREAD_VARIABLES, limit_threads_of_child_processes
+
+    for name in ("AIBOOK_NUM_THREADS", *BLAS_THREAD_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")
+    limit_threads_of_child_processes(1)
+    import os
+
+    names = ("AIBOOK_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    assert [os.environ[n] for n in names] == ["1"] * 3
+    assert os.environ["MKL_NUM_THREADS"] == "4"

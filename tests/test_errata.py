@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aibook import nbcheck
+from aibook.booktools import nbcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRATA = [

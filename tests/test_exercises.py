@@ -13,19 +13,18 @@ import pytest
 from nbclient import NotebookClient
 
 from aibook import numpy_nn as nn
-from aibook.exercises import (
-    banks,
+from aibook.booktools.exercise_notebooks import (
     build,
     exercise_notebook,
-    failing_tests,
-    find_question,
     out_of_date,
     pairs,
     strip_solutions,
 )
-from aibook.exercises.__main__ import main as exercises_main
-from aibook.grading import local_runner, run_question
-from aibook.nbrun import kernel_env_path
+from aibook.booktools.exercise_notebooks import main as exercises_main
+from aibook.grader.banks import banks, find_question
+from aibook.grader.check import failing_tests, local_runner
+from aibook.grader.questions import run_question
+from aibook.grader.session import kernel_env_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(banks())
@@ -138,7 +137,7 @@ def test_check_command_fails_in_one_line_when_exercises_are_stale(tmp_path, caps
 def test_first_code_cell_is_the_colab_install_cell(chapter, kind):
     first = next(c for c in read(kind(chapter)).cells if c.cell_type == "code")
     assert first.source.startswith(SETUP_CELL)
-    assert "from aibook.grading import check" in first.source
+    assert "from aibook.grader import check" in first.source
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

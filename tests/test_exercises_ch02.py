@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aibook.exercises import failing_tests
+from aibook.grader.check import failing_tests
 
 
 def _softmax_rows(s):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from aibook.autograd import Value
-from aibook.exercises import failing_tests
+from aibook.grader.check import failing_tests
 
 # --- typical mistakes, each caught by the test written for it --------------------------------
 

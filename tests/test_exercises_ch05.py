@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from aibook.exercises import ch05, failing_tests, find_question
+from aibook.grader.banks import ch05, find_question
+from aibook.grader.check import failing_tests
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "ch05.ipynb"
 

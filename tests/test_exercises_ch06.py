@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from aibook import detection, retrieval, timeseries
-from aibook.exercises import failing_tests
-from aibook.exercises.ch06 import perplexity_reference, threshold_for_recall_reference
+from aibook.grader.banks.ch06 import perplexity_reference, threshold_for_recall_reference
+from aibook.grader.check import failing_tests
 
 # the typical wrong answers below divide by zero or overflow on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")

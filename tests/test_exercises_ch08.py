@@ -8,14 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aibook.exercises import failing_tests
-from aibook.exercises.ch08 import (
+from aibook.grader.banks.ch08 import (
     clip_per_sample_reference,
     params_for_loss_reference,
     reweighing_weights_reference,
     training_days_reference,
     transformer_params_reference,
 )
+from aibook.grader.check import failing_tests
 
 # --- 8.1 parameter count -----------------------------------------------------------------------
 

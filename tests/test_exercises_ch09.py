@@ -11,7 +11,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from aibook.exercises import ch09, failing_tests
+from aibook.grader.banks import ch09
+from aibook.grader.check import failing_tests
 
 
 def f1_with_accuracy(y_true, y_pred, zero_division=0.0):

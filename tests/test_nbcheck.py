@@ -1,6 +1,6 @@
 import nbformat
 
-from aibook import nbcheck
+from aibook.booktools import nbcheck
 
 
 def make_nb():

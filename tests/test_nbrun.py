@@ -1,6 +1,6 @@
 import nbformat
 
-from aibook.nbrun import run_notebook
+from aibook.booktools.nbrun import run_notebook
 
 
 def write_nb(path, *sources):

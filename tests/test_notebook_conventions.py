@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aibook import nbcheck
+from aibook.booktools import nbcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = nbcheck.list_notebooks(ROOT)
@@ -45,7 +45,7 @@ def test_stored_as_executed_top_to_bottom(path):
     nb = nbcheck.load(ROOT / path)
     counts = nbcheck.execution_counts(nb)
     assert counts == list(range(1, len(counts) + 1)), (
-        f"run '.venv/bin/python -m aibook.nbrun {path}' (execution counts {counts[:8]}...)"
+        f"run '.venv/bin/python -m aibook.booktools.nbrun {path}' (execution counts {counts[:8]}...)"
     )
 
 
@@ -100,10 +100,10 @@ def test_notebook_says_whether_a_gpu_helps(path):
 
 
 def test_run_time_table_lists_every_executed_notebook():
-    from aibook import runtimes
+    from aibook.booktools import runtimes
 
     record = runtimes.load_json(ROOT / runtimes.RECORD)
     missing, extra = runtimes.stale_entries(record, [str(p) for p in EXECUTED])
     assert not missing and not extra, (
         f"book/runtimes.json: missing {missing}, stale {extra}: after 'make test', run "
-        "'.venv/bin/python -m aibook.runtimes update'")
+        "'.venv/bin/python -m aibook.booktools.runtimes update'")

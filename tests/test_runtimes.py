@@ -1,10 +1,10 @@
-"""aibook.runtimes: the measured-times file, the record behind the home page's table, its tolerance."""
+"""aibook.booktools.runtimes: the measured-times file, the record behind the home page, its tolerance."""
 
 import json
 
 import pytest
 
-from aibook import runtimes
+from aibook.booktools import runtimes
 
 
 def test_tolerance_is_20_s_for_short_notebooks_and_75_percent_for_long_ones():

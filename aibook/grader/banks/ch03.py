@@ -8,13 +8,16 @@ for the iterator and the framing. The exercise text in ``solutions/ch03.ipynb`` 
 and its points.
 """
 
+# Over 300 lines on purpose: a question bank is data, and one source per exercise set keeps each
+# question's text, reference answer and tests together.
+
 from __future__ import annotations
 
 import numpy as np
 
 from aibook import optim
 from aibook import signal as sig
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 
 def _t(a):

@@ -1,6 +1,6 @@
 """Execute notebooks in place, top to bottom in a fresh kernel, the way they are committed.
 
-``python -m aibook.nbrun book/04_math/*.ipynb`` runs each notebook in its own folder with
+``python -m aibook.booktools.nbrun book/04_math/*.ipynb`` runs each notebook in its own folder with
 nbclient, stores the widget state (so the website can show the widgets) and prints the time.
 """
 
@@ -15,23 +15,19 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-
-def kernel_env_path() -> None:
-    """Put this interpreter's folder first on PATH so the 'python3' kernel is this venv's."""
-    bindir = str(Path(sys.executable).parent)
-    if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+from aibook.device import limit_threads_of_child_processes
+from aibook.grader.session import kernel_env_path
 
 
 def run_notebook(path: Path, timeout: int = 600, save: bool = True) -> float:
     """Execute ``path`` (in place unless ``save`` is False); return the wall time in seconds.
 
-    The kernel gets ``AIBOOK_NUM_THREADS=1`` and ``AIBOOK_PROGRESS=0`` unless set: the test
-    suite runs notebooks two at a time with one thread each and no progress bars, and the stored
-    outputs must come from the same settings.
+    The kernel gets one thread (``AIBOOK_NUM_THREADS=1``, BLAS and OpenMP likewise) and
+    ``AIBOOK_PROGRESS=0`` unless set: the test suite runs notebooks two at a time with one thread
+    each and no progress bars, and the stored outputs must come from the same settings.
     """
     kernel_env_path()
-    os.environ.setdefault("AIBOOK_NUM_THREADS", "1")
+    limit_threads_of_child_processes(1)
     os.environ.setdefault("AIBOOK_PROGRESS", "0")  # no progress bars in stored outputs
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(

@@ -7,11 +7,14 @@ Each reference is an independent implementation: PyTorch (``F.scaled_dot_product
 The exercise text in ``solutions/ch02.ipynb`` states each test and its points.
 """
 
+# Over 300 lines on purpose: a question bank is data, and one source per exercise set keeps each
+# question's text, reference answer and tests together.
+
 from __future__ import annotations
 
 import numpy as np
 
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 # --- 2.1 scaled dot-product attention ----------------------------------------------------------
 

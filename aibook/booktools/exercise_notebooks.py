@@ -1,53 +1,21 @@
-"""The exercise question banks (one module ``chNN`` per chapter) and the exercise generator.
+"""Exercise notebooks from their one source: ``solutions/chNN.ipynb`` -> ``exercises/chNN.ipynb``.
 
-``solutions/chNN.ipynb`` is the one source of a chapter's exercises: its answer code sits between
-``# BEGIN SOLUTION`` and ``# END SOLUTION`` (otter-grader's markers) and its answer cells carry
-the metadata ``{"aibook": {"question": "4.1"}}``. ``exercise_text`` turns it into
-``exercises/chNN.ipynb``: each marked block becomes ``...`` at the marker's indentation, outputs
-and execution counts are cleared. The banks ship inside the package so ``check`` works on Colab.
+The answer code in a solution notebook sits between ``# BEGIN SOLUTION`` and ``# END SOLUTION``;
+``exercise_text`` turns each marked block into ``...`` at the marker's indentation and clears
+outputs and execution counts. ``python -m aibook.booktools.exercise_notebooks build|check``.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import re
-from functools import cache
+import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import nbformat
 
-    from aibook.grading import Question
-
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
-_CHAPTER = re.compile(r"ch(\d\d)")
-
-
-@cache
-def banks() -> dict[int, tuple[Question, ...]]:
-    """Every chapter's questions, keyed by chapter number, from the modules ``chNN`` here."""
-    found = {}
-    for module in pkgutil.iter_modules(__path__):
-        if match := _CHAPTER.fullmatch(module.name):
-            bank = importlib.import_module(f"{__name__}.{module.name}")
-            found[int(match.group(1))] = tuple(bank.QUESTIONS)
-    return found
-
-
-def chapter_of(question_id: str) -> int | None:
-    """The chapter number of a question id such as '4.1', or None if it is malformed."""
-    head = str(question_id).split(".", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
-def find_question(question_id: str) -> Question | None:
-    """The question with this id, or None."""
-    for question in banks().get(chapter_of(question_id) or -1, ()):
-        if question.id == question_id:
-            return question
-    return None
 
 
 def strip_solutions(source: str, where: str = "cell") -> str:
@@ -134,13 +102,40 @@ def _orphans(root: Path) -> list[Path]:
             if p.name not in sources]
 
 
-def failing_tests(question_id: str, answer, seed: int = 0) -> set[str]:
-    """Names of the tests that ``answer`` fails for a question: how authors check that each
-    typical mistake is caught by the test written for it."""
-    from aibook.grading import local_runner, run_question  # grading imports this module
 
-    question = find_question(question_id)
-    if question is None:
-        raise ValueError(f"no question {question_id!r}: see aibook/exercises/chNN.py")
-    result = run_question(question, local_runner(answer, question.name), seed)
-    return {t.name for t in result.tests if not t.passed}
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aibook.booktools.exercise_notebooks",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument("--root", type=Path, default=Path("."),
+                        help="repository root holding solutions/ and exercises/ (default: .)")
+    args = parser.parse_args(argv)
+    root = args.root
+    if not (root / "solutions").is_dir():
+        print(f"error: no solutions/ folder in {root.resolve()}: run from the repository root "
+              "or pass --root", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "build":
+            changed = build(root)
+            names = ", ".join(str(p.relative_to(root)) for p in changed)
+            n = len(pairs(root))
+            print(f"exercises/: {n} chapter{'' if n == 1 else 's'}, updated: {names or 'none'}")
+            return 0
+        stale = out_of_date(root)
+    except ValueError as exc:  # unbalanced solution markers
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if stale:
+        names = ", ".join(str(p.relative_to(root)) for p in stale)
+        print(f"error: exercises/ is out of date with solutions/ ({names}): run 'make exercises'",
+              file=sys.stderr)
+        return 1
+    n = len(pairs(root))
+    print(f"exercises/ matches solutions/ ({n} chapter{'' if n == 1 else 's'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

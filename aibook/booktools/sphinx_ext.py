@@ -75,7 +75,7 @@ GPU_WORDS = {True: "有帮助", False: "无明显帮助"}
 
 class RuntimeTable(SphinxDirective):
     """``{runtime-table}``: every notebook's run time from ``book/runtimes.json`` (written from a
-    test run by ``python -m aibook.runtimes update``), with whether a GPU helps it (the notebook's
+    test run by ``python -m aibook.booktools.runtimes update``), with whether a GPU helps it (the notebook's
     ``aibook.gpu`` metadata). Nothing in it is typed by hand."""
 
     def run(self) -> list[nodes.Node]:
@@ -97,6 +97,30 @@ class RuntimeTable(SphinxDirective):
                    f"测量环境：{record['machine']}；{record['setting']}。")
         return list_table(self, record_path, summary, "runtime-table", "62 18 20",
                           ["笔记本", "运行时间（秒）", "GPU"], rows)
+
+
+class LibraryReference(SphinxDirective):
+    """``{library-reference}``: every public function and class of the learner library, one line
+    each from its docstring, grouped by module in the order the chapters first use them."""
+
+    def run(self) -> list[nodes.Node]:
+        from aibook.booktools.library_reference import reference
+
+        root = Path(self.env.srcdir)
+        out: list[nodes.Node] = []
+        for module, summary, chapters, entries in reference(root):
+            where = ("用于第 " + "、".join(map(str, chapters)) + " 章") if chapters else "供其他模块使用"
+            rows = [[f"`{e.name}`" + (" (class)" if e.kind == "class" else ""), e.summary or "—"]
+                    for e in entries]
+            source = Path(__import__(f"aibook.{module}", fromlist=["_"]).__file__)
+            header = ["name", "what it does"]
+            table = (list_table(self, source, "", "library-table", "30 70", header, rows)[1:]
+                     if rows else [nodes.paragraph(text="（只有数据，没有函数。）")])
+            title = nodes.paragraph()
+            title += nodes.strong(text=f"aibook.{module}")
+            title += nodes.Text(f"（{where}）：{summary}")
+            out += [title, *table]
+        return out
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -124,6 +148,7 @@ def setup(app):
     app.add_directive("errata-table", ErrataTable)
     app.add_directive("runtime-table", RuntimeTable)
     app.add_directive("glossary-table", GlossaryTable)
+    app.add_directive("library-reference", LibraryReference)
     app.add_css_file("aibook.css")
     app.connect("html-page-context", _default_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)

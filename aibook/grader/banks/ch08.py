@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from aibook import scaling
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 # --- 8.1 parameter count -------------------------------------------------------------------------
 

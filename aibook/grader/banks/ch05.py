@@ -5,8 +5,8 @@ batch size and the one-cycle schedule (60 points).
 Every reference is independent of the learner's arithmetic: shapes come from running
 ``torch.nn.Conv2d``/``MaxPool2d`` (on the meta device, so no memory is used), the flattened size
 from ``aibook.models.FastCNN``/``SeedCNN``'s layers, the evaluation loop from
-``aibook.models.predict``, the confusion matrix and per-class accuracy from ``sklearn.metrics``
-and the one-cycle learning rate from stepping ``aibook.models.one_cycle``'s torch scheduler.
+``aibook.train.predict``, the confusion matrix and per-class accuracy from ``sklearn.metrics``
+and the one-cycle learning rate from stepping ``aibook.recipes.one_cycle``'s torch scheduler.
 The exercise text in ``solutions/ch05.ipynb`` states each test and its points.
 
 Tensors and models cannot cross the grader's JSON channel, so question 5.3 grades
@@ -15,13 +15,16 @@ builds a small CNN from a seed, calls the learner's ``evaluate_logits`` on it an
 logits with what the loop left behind (train/eval mode, grad mode, ``requires_grad``).
 """
 
+# Over 300 lines on purpose: a question bank is data, and one source per exercise set keeps each
+# question's text, reference answer and tests together.
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 # --- 5.1 shape through a conv/pool stack -------------------------------------------------------
 
@@ -204,11 +207,11 @@ def build_eval_model(seed: int, input_shape: tuple[int, int, int]):
 
 
 def evaluation_report_reference(seed, x, batch_size, training):
-    """aibook.models.predict's logits on the same model, the model's mode unchanged, grad mode
+    """aibook.train.predict's logits on the same model, the model's mode unchanged, grad mode
     unchanged, logits without autograd."""
     import torch
 
-    from aibook.models import predict
+    from aibook.train import predict
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -391,10 +394,10 @@ SCALED_LR = Question(
 
 
 def one_cycle_lr_reference(step, total_steps, max_lr, warmup=0.25):
-    """The learning rate after ``step`` scheduler steps of aibook.models.one_cycle (torch LambdaLR)."""
+    """The learning rate after ``step`` scheduler steps of aibook.recipes.one_cycle (torch LambdaLR)."""
     import torch
 
-    from aibook.models import one_cycle
+    from aibook.recipes import one_cycle
 
     if not (0 <= step < total_steps and max_lr > 0 and 0 < warmup < 1):
         raise ValueError("need 0 <= step < total_steps, max_lr > 0 and 0 < warmup < 1")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from aibook import detection, retrieval, timeseries
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 # --- 6.1 IoU -----------------------------------------------------------------------------------
 

@@ -6,12 +6,15 @@ The references are ``aibook.numpy_nn``'s functions, except for the gradients (4.
 implementations. The exercise text in ``solutions/ch04.ipynb`` states each test and its points.
 """
 
+# Over 300 lines on purpose: a question bank is data, and one source per exercise set keeps each
+# question's text, reference answer and tests together.
+
 from __future__ import annotations
 
 import numpy as np
 
 from aibook import numpy_nn as nn
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 # The chapter's worked example: x = [1, 2, 3], two layers of two ReLU units, target y = [1, 1].
 X = np.array([1.0, 2.0, 3.0])

@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 
 from aibook import metrics
-from aibook.grading import Call, Question, Test, call
+from aibook.grader.questions import Call, Question, Test, call
 
 # --- 9.1 precision, recall and F1 ---------------------------------------------------------------
 
@@ -176,7 +176,8 @@ ACCUMULATED_GRADIENT = Question(
         Test("micro-batches of equal size", 2, lambda rng: [call(*_regression(rng, 32, 4), 8)]),
         Test("a smaller last micro-batch", 3,
              lambda rng: [call(*_regression(rng, 30, 3), 8), call(*_regression(rng, 10, 2), 4)],
-             hint="weight each micro-batch's mean gradient by its size n_i / N, not by 1 / (number of batches)"),
+             hint="weight each micro-batch's mean gradient by its size n_i / N, "
+                  "not by 1 / (number of batches)"),
         Test("one micro-batch, and micro-batches of one sample", 1,
              lambda rng: [call(*_regression(rng, 12, 3), 50), call(*_regression(rng, 6, 2), 1)]),
         Test("micro_batch < 1 raises ValueError", 1,
@@ -212,9 +213,11 @@ K_ANONYMITY = Question(
                           call(np.array([[30, 101, 0], [30, 101, 1], [30, 101, 0], [40, 102, 1]]), [2])],
              hint="k is the size of the SMALLEST group, not the number of groups"),
         Test("random tables, several quasi-identifiers", 2,
-             lambda rng: [call(_table(rng, 200, (3, 4, 2)), [0, 1, 2]), call(_table(rng, 200, (3, 4, 2)), [0, 2])]),
+             lambda rng: [call(_table(rng, 200, (3, 4, 2)), [0, 1, 2]),
+                          call(_table(rng, 200, (3, 4, 2)), [0, 2])]),
         Test("every row unique, or all rows equal", 1,
-             lambda rng: [call(np.arange(12).reshape(6, 2), [0, 1]), call(np.ones((5, 3), dtype=np.int64), [0, 2])]),
+             lambda rng: [call(np.arange(12).reshape(6, 2), [0, 1]),
+                          call(np.ones((5, 3), dtype=np.int64), [0, 2])]),
         Test("no quasi-identifiers: one group of all rows", 1,
              lambda rng: [call(_table(rng, 7, (2, 2)), [])]),
         Test("an empty table raises ValueError", 1,

@@ -1,0 +1,77 @@
+"""The learner library's quick reference: one line per public function and class, read from the
+docstrings, with the chapters whose notebooks use each module (rendered by ``{library-reference}``)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import aibook
+
+NOT_LIBRARY = {"grader", "booktools", "grade"}  # the other two parts, and the grader's old alias
+_USE = re.compile(r"\baibook\.(\w+)|\bfrom aibook import ([\w ,]+)")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str  # "class" or "function"
+    summary: str
+
+
+def library_modules() -> list[str]:
+    """Names of the learner library's modules (``aibook.<name>``)."""
+    return sorted(m.name for m in pkgutil.iter_modules(aibook.__path__)
+                  if m.name not in NOT_LIBRARY and not m.name.startswith("_"))
+
+
+def first_line(obj) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def public_entries(module_name: str) -> list[Entry]:
+    """The functions and classes a module defines (not those it imports), in source order."""
+    module = importlib.import_module(f"aibook.{module_name}")
+    found = []
+    for name, obj in vars(module).items():
+        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            found.append((inspect.getsourcelines(obj)[1], Entry(name, "class" if inspect.isclass(obj)
+                                                                 else "function", first_line(obj))))
+    return [entry for _, entry in sorted(found)]
+
+
+def chapter_use(root: Path) -> dict[str, list[int]]:
+    """{module: chapters whose notebooks (book/NN_*/) import it}, from the notebooks' code."""
+    from aibook.booktools import nbcheck
+
+    modules = set(library_modules())
+    use: dict[str, set[int]] = {}
+    for path in sorted((root / "book").glob("[0-9][0-9]_*/*.ipynb")):
+        chapter = int(path.parent.name[:2])
+        code = "\n".join(nbcheck.source(c) for c in nbcheck.code_cells(nbcheck.load(path)))
+        for dotted, listed in _USE.findall(code):
+            names = [dotted] if dotted else [n.split(" as ")[0].strip() for n in listed.split(",")]
+            for name in names:
+                if name in modules:
+                    use.setdefault(name, set()).add(chapter)
+        if "import aibook" in code:
+            use.setdefault("device", set()).add(chapter)  # setup_notebook in every first cell
+    return {m: sorted(c) for m, c in use.items()}
+
+
+def reference(root: Path) -> list[tuple[str, str, list[int], list[Entry]]]:
+    """(module, its summary, chapters using it, entries), modules ordered by the first chapter that
+    uses them; modules no notebook imports (used by other modules) come last."""
+    use = chapter_use(root)
+    rows = []
+    for name in library_modules():
+        module = importlib.import_module(f"aibook.{name}")
+        rows.append((name, first_line(module), use.get(name, []), public_entries(name)))
+    return sorted(rows, key=lambda r: (r[2][0] if r[2] else 99, r[0]))

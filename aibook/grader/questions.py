@@ -1,0 +1,213 @@
+"""The question model: a ``Question`` names the function a learner writes, its reference and
+its ``Test``s; ``run_question`` runs the tests through a runner (in-process or in a kernel)."""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aibook.grader.compare import compare, describe, exception_line, short_repr
+
+# ---------------------------------------------------------------------------------------------
+# The question model
+
+
+@dataclass(frozen=True)
+class Call:
+    """Positional and keyword arguments of one call of the learner's function."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+    def describe(self, name: str) -> str:
+        """The call as code, arrays shown by shape: ``conv_output_size(7, 3, stride=2)``."""
+        parts = [short_repr(a) for a in self.args] + [f"{k}={short_repr(v)}" for k, v in self.kwargs.items()]
+        return f"{name}({', '.join(parts)})"
+
+
+def call(*args: Any, **kwargs: Any) -> Call:
+    """Shorthand for ``Call(args, kwargs)`` in question banks."""
+    return Call(args, kwargs)
+
+
+@dataclass(frozen=True)
+class Test:
+    """One graded test: the calls to make, worth ``points`` if every call gives the right result.
+
+    ``calls(rng)`` returns the calls; fixed examples ignore ``rng``. With ``raises`` set (an
+    exception class name) every call must raise it. With ``unmodified`` the array arguments must
+    be unchanged after the call. ``hint`` is added to the failure message.
+    """
+
+    name: str
+    points: int
+    calls: Callable[[np.random.Generator], list[Call]]
+    raises: str | None = None
+    unmodified: bool = False
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    hint: str = ""
+
+    __test__ = False  # not a pytest test class
+
+
+@dataclass(frozen=True)
+class Question:
+    """An exercise: the learner writes ``name(params...)``; ``reference`` gives the right result.
+
+    ``outputs`` names the returned values (one name, or one per element of a returned tuple).
+    """
+
+    id: str
+    name: str
+    title: str
+    params: tuple[str, ...]
+    outputs: tuple[str, ...]
+    reference: Callable[..., Any]
+    tests: tuple[Test, ...]
+
+    @property
+    def points(self) -> int:
+        """Points of all tests together."""
+        return sum(t.points for t in self.tests)
+
+
+@dataclass
+class Outcome:
+    """What the learner's answer did on one call: returned ``value``, raised, or is missing."""
+
+    kind: str  # "value", "error", "missing" (name not defined), "not_done" (still `...`)
+    value: Any = None
+    error: str = ""
+    error_types: tuple[str, ...] = ()
+    args_after: list | None = None
+
+
+@dataclass
+class TestResult:
+    """Points earned by one test, and why not all of them."""
+
+    name: str
+    points: int
+    max_points: int
+    message: str = ""
+
+    __test__ = False  # not a pytest test class
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+
+@dataclass
+class QuestionResult:
+    """Points earned by one question, with a one-line summary and the per-test results."""
+
+    id: str
+    name: str
+    points: int
+    max_points: int
+    message: str
+    tests: list[TestResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+    def to_json(self) -> dict:
+        """The question's entry in ``python -m aibook.grader --json``."""
+        return {"id": self.id, "points": self.points, "max_points": self.max_points,
+                "passed": self.passed, "message": self.message}
+
+
+# A runner makes the calls of one test and returns their outcomes, or a message when it could not.
+Runner = Callable[[Test, list[Call]], "list[Outcome] | str"]
+
+
+def inputs_rng(seed: int, question_id: str, test_index: int) -> np.random.Generator:
+    """The generator a test draws its inputs from: fixed by (seed, question, test)."""
+    return np.random.default_rng([seed, zlib.crc32(f"{question_id}/{test_index}".encode())])
+
+
+def run_question(question: Question, run: Runner, seed: int = 0) -> QuestionResult:
+    """Run every test of ``question`` through ``run`` and score the outcomes against the reference."""
+    results: list[TestResult] = []
+    for index, test in enumerate(question.tests):
+        calls = test.calls(inputs_rng(seed, question.id, index))
+        outcomes = run(test, calls)
+        if isinstance(outcomes, str):
+            results.append(TestResult(test.name, 0, test.points, outcomes))
+            continue
+        if index == 0 and (stub := _unanswered(question, outcomes)):
+            return QuestionResult(question.id, question.name, 0, question.points, stub)
+        try:
+            message = _judge(question, test, calls, outcomes)
+        except Exception as exc:  # a bug in the bank must not stop the other tests
+            message = f"grader error ({exception_line(exc)}): please report it"
+        results.append(TestResult(test.name, 0 if message else test.points, test.points,
+                                  message or ""))
+    failed = [r for r in results if not r.passed]
+    summary = "; ".join(f"{r.name}: {r.message}" for r in failed)
+    return QuestionResult(question.id, question.name, sum(r.points for r in results),
+                          question.points, summary or f"passed all {len(results)} tests", results)
+
+
+def _unanswered(question: Question, outcomes: list[Outcome]) -> str:
+    """A message if the first test shows the question was not attempted, else ''."""
+    name = question.name
+    if all(o.kind == "missing" for o in outcomes):
+        return f"not answered: the notebook defines no `{name}`"
+    if all(o.kind == "not_done" for o in outcomes):
+        return f"not done yet: `{name}` is still `...`"
+    if all(o.kind == "value" and o.value is None for o in outcomes):
+        return f"not done yet: `{name}` returns None (replace the `...` with your code)"
+    return ""
+
+
+def _judge(question: Question, test: Test, calls: list[Call], outcomes: list[Outcome]) -> str:
+    """'' if every call of ``test`` gave the reference result, else what went wrong."""
+    if len(outcomes) != len(calls):
+        return f"expected {len(calls)} results, got {len(outcomes)}"
+    hint = f" (hint: {test.hint})" if test.hint else ""
+    for c, out in zip(calls, outcomes, strict=True):
+        where = c.describe(question.name) + ": " if len(calls) > 1 else ""
+        if out.kind == "missing":
+            return f"`{question.name}` is not defined"
+        if out.kind == "not_done":
+            return "not done yet"
+        if out.kind == "error":
+            if test.raises and test.raises in out.error_types:
+                continue
+            wanted = f"expected {test.raises}, but it " if test.raises else ""
+            return f"{where}{wanted}raised {out.error}{hint}"
+        if test.raises:
+            return f"{where}expected {test.raises} to be raised, got {describe(out.value)}{hint}"
+        expected = question.reference(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
+        message = compare(expected, out.value, names=question.outputs, rtol=test.rtol,
+                          atol=test.atol)
+        if message:
+            return f"{where}{message}{hint}"
+        if test.unmodified and (changed := _changed_argument(question, c, out.args_after)):
+            return (f"{where}changed its input `{changed}` in place: compute new arrays "
+                    f"instead of writing into the arguments{hint}")
+    return ""
+
+
+def _changed_argument(question: Question, c: Call, after: list | None) -> str:
+    """Name of the first array argument that differs after the call, else ''."""
+    if after is None or len(after) != len(c.args):
+        return "?"
+    for i, (before, now) in enumerate(zip(c.args, after, strict=True)):
+        if isinstance(before, np.ndarray):
+            same = (isinstance(now, np.ndarray) and now.shape == before.shape
+                    and np.array_equal(now, before, equal_nan=True))
+            if not same:
+                return question.params[i] if i < len(question.params) else f"argument {i + 1}"
+    return ""
+
+
