@@ -178,7 +178,7 @@ def test_stored_solution_outputs_show_full_marks(chapter):
 def test_exercise_notebook_runs_and_every_check_says_not_done(chapter, tmp_path):
     kernel_env_path()
     nb = read(exercise(chapter))
-    NotebookClient(nb, kernel_name="python3", timeout=120,
+    NotebookClient(nb, kernel_name="python3", timeout=600,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     reports = ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells
                if c.cell_type == "code" and c.source.startswith("check(")]

@@ -106,7 +106,7 @@ def test_page_renders_offline(browser, server, page_path):
         else source.with_suffix(".md").read_text(encoding="utf-8")
     if "$" in text:
         # typeset in the page body (math in a heading is also copied into the hidden side TOC)
-        page.wait_for_selector("article mjx-container", state="attached", timeout=10_000)
+        page.wait_for_selector("article mjx-container", state="attached", timeout=60_000)
         assert page.locator("mjx-merror").count() == 0, f"{page_path}: MathJax reports an error"
         assert "$$" not in page.inner_text("article"), f"{page_path}: raw LaTeX left on the page"
     if is_notebook(page_path):
@@ -121,13 +121,13 @@ def test_page_renders_offline(browser, server, page_path):
         )
         assert broken == [], f"{page_path}: images that did not load: {broken}"
     if "application/vnd.jupyter.widget-state+json" in text:
-        page.wait_for_selector(".widget-slider, .jupyter-widgets", timeout=10_000)
+        page.wait_for_selector(".widget-slider, .jupyter-widgets", timeout=60_000)
     page.close()
 
 
 def test_search_finds_a_term(browser, server):
     page, external, errors = open_offline(browser, f"{server}/search.html?q=Adam")
-    page.wait_for_selector("#search-results li", timeout=15_000)
+    page.wait_for_selector("#search-results li", timeout=60_000)
     assert page.locator("#search-results li").count() >= 1
     assert external == [] and errors == []
     page.close()
