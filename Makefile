@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test gpu-check setup sysdeps venv assets data exercises lint clean
+.PHONY: book test pdf bundle gpu-check setup sysdeps venv assets data exercises lint clean
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
@@ -21,6 +21,17 @@ test: book
 	  exit $$status
 
 setup: sysdeps venv assets data
+
+# The whole book as one PDF, _build/pdf/book.pdf (a single-page build printed by Chromium, a few
+# minutes), then the PDF checks of tests/test_pdf.py on it. `make test` checks a sample (Chapter 4).
+pdf: setup
+	$(BIN)/python -m aibook.booktools.pdf
+	AIBOOK_PDF=_build/pdf/book.pdf $(BIN)/python -m pytest tests/test_pdf.py -p no:xdist -q
+
+# Every notebook of book/ and exercises/ in one zip with a README: _build/bundle/aibook-notebooks.zip.
+# Run `make book` after `make pdf` / `make bundle`: the home page then links both files.
+bundle: venv
+	$(BIN)/python -m aibook.booktools.bundle
 
 # On a GPU machine: every notebook of book/ and solutions/ on CUDA (nothing rewritten), then the
 # Chapter 5 benchmark; one table of pass/fail and seconds vs the CPU record. About 5 minutes.

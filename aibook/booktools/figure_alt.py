@@ -58,9 +58,11 @@ def missing(nb, texts: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aibook.booktools.figure_alt", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m aibook.booktools.figure_alt",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("apply", "check"))
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: apply to those in book/figure_alt.yml, check all of book/ and solutions/")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="default: apply: those in book/figure_alt.yml; check: book/ and solutions/")
     args = parser.parse_args(argv)
     alt = load_alt_texts()
     if args.notebooks:
