@@ -35,6 +35,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-b
                  "--disable-component-update", "--disable-sync"]
 # Parts of _toc.yml left out of the PDF: exercises are meant to be run, answer keys stay online.
 SKIPPED_PARTS = ("练习", "参考答案")
+HANG = 1800  # seconds: stops a hang only; the whole book takes a few minutes even on a busy machine
 FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 
@@ -83,7 +84,7 @@ def build_html(work: Path, toc: dict, root: Path = ROOT) -> Path:
     toc_file.write_text(yaml.safe_dump(toc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jupyter_book), "build", str(root), "--builder", "singlehtml", "--path-output",
-                    str(work), "--toc", str(toc_file), "-q"], check=True)
+                    str(work), "--toc", str(toc_file), "-q"], check=True, timeout=HANG)
     return work / "_build" / "singlehtml"
 
 
@@ -148,6 +149,7 @@ def print_pdf(site: Path, output: Path, title: str, version_line: str, toc: dict
     with serve(site) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(color_scheme="light")
+        page.set_default_timeout(HANG * 1000)
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((url, "data:", "blob:"))
                    else r.abort())  # offline: nothing leaves the machine
         # singlehtml writes the root page to book/index.html but links its assets as if it sat at the
