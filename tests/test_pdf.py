@@ -48,12 +48,13 @@ def text(reader) -> str:
     return re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
 
 
-def markdown(doc: str) -> str:
+def markdown(doc: str, kind: str = "markdown") -> str:
+    """The markdown (or, with kind="code", the code) of a page of the book."""
     path = ROOT / f"{doc}.md"
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8") if kind == "markdown" else ""
     nb = json.loads((ROOT / f"{doc}.ipynb").read_text(encoding="utf-8"))
-    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == kind)
 
 
 def page_title(doc: str) -> str:
@@ -135,9 +136,35 @@ def test_cjk_fonts_are_embedded_with_unicode_maps(reader):
 def test_math_is_typeset_and_widgets_are_replaced(built, text):
     formulas = [re.sub(r"\s+", "", a or b) for doc, _ in documents(built[1])
                 for a, b in MATH.findall(markdown(doc)) if "\\" in (a or b)]
-    leftover = [f for f in formulas if f in text]
+    code = re.sub(r"\s+", "", "".join(markdown(doc, "code") for doc, _ in documents(built[1])))
+    leftover = [f for f in formulas if f in text and f not in code]  # a plot label may spell the same TeX
     assert len(formulas) >= 20, f"only {len(formulas)} formulas in the sources of these pages"
     assert not leftover, f"raw TeX in the PDF: {leftover[:3]}"
     assert "$$" not in text
     assert "θ" in text or "λ" in text, "no typeset Greek letters: did MathJax run?"
     assert "交互图" in text, "the note that replaces a widget is missing"
+
+
+def test_browser_print_of_a_page_wraps_code_and_keeps_figures(built):
+    """The website's print styles alone (no PDF extras): what a reader gets from the browser's Print."""
+    from playwright.sync_api import sync_playwright
+
+    site = built[0].parent / "site" / "_build" / "singlehtml"
+    with pdf.serve(site) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=pdf.CHROMIUM, args=pdf.CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 800, "height": 1000})
+        page.goto(f"{url}/aibook-print.html", wait_until="networkidle")
+        page.emulate_media(media="print")
+        assert page.locator("link[href*='aibook-print.css']").count() == 1
+        clipped = page.evaluate("""() => [...document.querySelectorAll('pre')]
+            .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
+            .map(p => p.textContent.slice(0, 60))""")
+        hidden_images = page.evaluate("""() => [...document.querySelectorAll('.cell_output img')]
+            .filter(i => i.offsetParent === null || i.getBoundingClientRect().width < 50).length""")
+        widgets = page.evaluate("""() => [...document.querySelectorAll('.cell_output')]
+            .filter(o => o.querySelector('script[type*="widget-view"], .jupyter-widgets'))
+            .map(o => getComputedStyle(o, '::before').content)""")
+        browser.close()
+    assert not clipped, f"code clipped when printed: {clipped[:3]}"
+    assert hidden_images == 0
+    assert widgets and all("交互图" in w for w in widgets), widgets
