@@ -6,6 +6,7 @@
 // Returns the outline (id, level, title); window.aibookPdfPageNumbers(pages) later writes the
 // page numbers of the first print into the TOC.
 async ({ title, version, levels, self }) => {
+  while (document.readyState !== "complete") await new Promise((done) => setTimeout(done, 200));
   // links into the page itself (written as "book/index.html#x") become links inside the PDF
   for (const a of document.querySelectorAll("a[href]")) {
     const href = a.getAttribute("href");
@@ -90,7 +91,13 @@ async ({ title, version, levels, self }) => {
   document.body.replaceChildren(article);  // nothing of the website's frame (header, sidebars) is printed
 
   // -- 3. wait for math, fonts and images -----------------------------------------------------------
-  if (window.MathJax && window.MathJax.startup) {
+  // MathJax is a deferred script: on a page this long it starts well after "load" and "networkidle"
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  if (document.querySelector(".math, .tex2jax_process, .mathjax_process")) {
+    for (let waited = 0; !(window.MathJax && window.MathJax.startup && window.MathJax.typesetPromise); waited += 200) {
+      if (waited > 600000) throw new Error("MathJax did not start within 10 minutes");
+      await sleep(200);
+    }
     await window.MathJax.startup.promise;
     await window.MathJax.typesetPromise();
   }
