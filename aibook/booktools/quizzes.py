@@ -162,7 +162,8 @@ def load_chapter(root: Path, chapter: int) -> dict[str, list[Question]]:
     quizzes = {}
     for page, specs in data.items():
         if not PAGE.match(page) or int(page[:2]) != chapter:
-            raise QuizError(f"{path.name}: {page!r} is not a page of chapter {chapter} (like 04_3_worked_example)")
+            raise QuizError(f"{path.name}: {page!r} is not a page of chapter {chapter} "
+                            "(name it like 04_3_worked_example)")
         quizzes[page] = [parse_question(root, page, i, spec) for i, spec in enumerate(specs, 1)]
     return quizzes
 

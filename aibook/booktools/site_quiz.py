@@ -33,7 +33,8 @@ def render_question(question: Question, number: int, qid: str) -> str:
     code = (f'<pre class="aibook-quiz-code"><code>{html.escape(question.code)}</code></pre>'
             if question.code else "")
     if question.kind == "numeric":
-        unit = f'<span class="aibook-quiz-unit">{html.escape(question.unit)}</span>' if question.unit else ""
+        unit = (f'<span class="aibook-quiz-unit">{html.escape(question.unit)}</span>'
+                if question.unit else "")
         body = (f'<p class="aibook-quiz-prompt" id="{qid}-prompt">{prompt}</p>{code}'
                 f'<div class="aibook-quiz-numeric"><input type="text" inputmode="decimal" autocomplete="off" '
                 f'aria-labelledby="{qid}-prompt" id="{qid}-input">{unit}'
@@ -51,8 +52,9 @@ def render_question(question: Question, number: int, qid: str) -> str:
                 f'<span>{inline(option.text)}</span></label>')
         body = (f'<fieldset><legend class="aibook-quiz-prompt">{prompt}</legend>{code}'
                 f'{"".join(choices)}</fieldset>')
+        verdict = {True: "✔ 正确", False: "✘ 错误"}
         answer = "<ul>" + "".join(
-            f'<li><strong>{"✔ 正确" if o.correct else "✘ 错误"}</strong>：{inline(o.text)} —— {inline(o.why)}</li>'
+            f"<li><strong>{verdict[o.correct]}</strong>：{inline(o.text)} —— {inline(o.why)}</li>"
             for o in question.options) + "</ul>"
         data = f'data-kind="{question.kind}"'
     return (f'<div class="aibook-quiz-question" id="{qid}" {data}>{body}'
@@ -65,7 +67,8 @@ def render_quiz(questions: list[Question], docname: str) -> str:
     items = "".join(render_question(q, i, f"quiz-{slug}-{i}") for i, q in enumerate(questions, 1))
     return (f'<section class="aibook-quiz" aria-labelledby="quiz-{slug}-title">'
             f'<h2 id="quiz-{slug}-title">本节自测</h2>'
-            f'<p class="aibook-quiz-intro">选一个选项或填一个数，立刻就能看到对错和解释；答案只留在你的浏览器里。</p>'
+            '<p class="aibook-quiz-intro">选一个选项或填一个数，立刻就能看到对错和解释；'
+            "答案只留在你的浏览器里。</p>"
             f"{items}</section>")
 
 
