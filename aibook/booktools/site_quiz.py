@@ -42,7 +42,8 @@ def render_question(question: Question, number: int, qid: str) -> str:
         answer = (f"<p>答案：{_number(question.answer)}{html.escape(question.unit)}"
                   f"（允许误差 ±{_number(question.tolerance)}）</p><p>{inline(question.explanation)}</p>")
         data = (f'data-kind="numeric" data-answer="{question.answer!r}" '
-                f'data-tolerance="{question.tolerance!r}" data-explanation="{html.escape(inline(question.explanation))}"')
+                f'data-tolerance="{question.tolerance!r}" '
+                f'data-explanation="{html.escape(inline(question.explanation))}"')
     else:
         choices = []
         for i, option in enumerate(question.options):
