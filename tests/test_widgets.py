@@ -68,3 +68,17 @@ def test_bad_sliders_get_one_clear_error(kwargs, message):
 def test_value_labels_are_short():
     assert [widgets.value_label(v) for v in (0.05, 1e-3, 0.1 + 0.2, 3, "relu")] == \
         ["0.05", "0.001", "0.3", "3", "relu"]
+
+
+def test_no_slider_page_is_left_frozen_on_the_website():
+    """Plain ipywidgets.interact shows only the saved state on the site: every slider goes through
+    aibook.widgets.interact_frames. Lists the notebooks still to convert."""
+    from pathlib import Path
+
+    from aibook.booktools import nbcheck
+
+    root = Path(__file__).resolve().parents[1]
+    frozen = [str(p) for p in nbcheck.list_notebooks(root, ("book",))
+              if any(re.search(r"\binteract\(", nbcheck.source(c))
+                     for c in nbcheck.code_cells(nbcheck.load(root / p)))]
+    assert frozen == [], f"use aibook.widgets.interact_frames instead of interact in: {frozen}"
