@@ -147,8 +147,8 @@ def parse_question(root: Path, page: str, index: int, spec: dict) -> Question:
     return question
 
 
-def load_chapter(root: Path, chapter: int) -> dict[str, list[Question]]:
-    """Every page's questions of one chapter (empty when the chapter has no file)."""
+def load_chapter(root: Path, chapter: int, only: str | None = None) -> dict[str, list[Question]]:
+    """Every page's questions of one chapter (empty when the chapter has no file); ``only``: one page's."""
     path = quiz_file(root, chapter)
     if not path.is_file():
         return {}
@@ -164,7 +164,8 @@ def load_chapter(root: Path, chapter: int) -> dict[str, list[Question]]:
         if not PAGE.match(page) or int(page[:2]) != chapter:
             raise QuizError(f"{path.name}: {page!r} is not a page of chapter {chapter} "
                             "(name it like 04_3_worked_example)")
-        quizzes[page] = [parse_question(root, page, i, spec) for i, spec in enumerate(specs, 1)]
+        if only in (None, page):
+            quizzes[page] = [parse_question(root, page, i, spec) for i, spec in enumerate(specs, 1)]
     return quizzes
 
 
@@ -173,4 +174,4 @@ def page_quizzes(root: Path, docname: str) -> list[Question]:
     page = docname.rsplit("/", 1)[-1]
     if not docname.startswith("book/") or not PAGE.match(page):
         return []
-    return load_chapter(root, int(page[:2])).get(page, [])
+    return load_chapter(root, int(page[:2]), only=page).get(page, [])
