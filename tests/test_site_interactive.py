@@ -56,7 +56,7 @@ def page_text(page: str) -> str:
 def results_of(browser, server, query: str) -> set[str]:  # noqa: F811
     page, external, errors = open_offline(browser, f"{server}/search.html?q={query}")
     page.wait_for_function("() => typeof Search !== 'undefined' && Search.status && Search.status.innerText",
-                           timeout=30_000)
+                           timeout=60_000)
     hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
     assert external == [] and errors == [], (external, errors)
     page.close()
