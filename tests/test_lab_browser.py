@@ -178,6 +178,7 @@ def page(lab):
     from playwright.sync_api import sync_playwright
 
     external: list[str] = []
+    errors: list[str] = []
 
     def route(r):
         if r.request.url.startswith(("data:", "blob:")) or urlparse(r.request.url).hostname in LOCAL_HOSTS:
@@ -195,9 +196,12 @@ def page(lab):
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
         tab.route("**/*", route)
         tab.on("websocket", websocket)
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda e: errors.append(str(e)))
         yield tab
         browser.close()
     assert external == [], f"JupyterLab tried to reach the internet: {external}"
+    assert errors == [], f"errors in the browser console: {errors}"
 
 
 class Notebook:
