@@ -39,7 +39,7 @@ SLIDER_PAGE = "book/04_math/04_2_optimization.ipynb"
 SCREENSHOTS = ROOT / "_build" / "lab"
 SERVER_START_S = 120  # hang protection only: the machine may be busy running notebooks
 KERNEL_STEP_S = 180  # one cell, including a kernel start and the first import of torch
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
+UI_MS = 60_000  # the browser showing what it has received
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 
@@ -123,8 +123,8 @@ def lab(tmp_path_factory):
         url = wait_for_server(server, runtime, token, log)
         yield url, token
     finally:
-        leftovers = stop_server(server, url, token, runtime)
-    assert server.returncode is not None, "JupyterLab did not stop"
+        stopped, leftovers = stop_server(server, url, token, runtime)
+    assert stopped, f"JupyterLab did not stop within 60 s of being asked to (killed now):\n{log_tail(log)}"
     assert leftovers == [], f"processes left running after the server stopped (killed now): {leftovers}"
 
 
@@ -146,8 +146,9 @@ def wait_for_server(server: subprocess.Popen, runtime: Path, token: str, log: Pa
     pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s; its log ends with:\n{log_tail(log)}")
 
 
-def stop_server(server: subprocess.Popen, url: str | None, token: str, runtime: Path) -> list[int]:
-    """Shut the server down (kernels with it) and kill what is left; return the pids that were left."""
+def stop_server(server: subprocess.Popen, url: str | None, token: str,
+                runtime: Path) -> tuple[bool, list[int]]:
+    """Shut the server down (its kernels with it), kill what is left; (stopped when asked, pids left)."""
     if url and server.poll() is None:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         request = urllib.request.Request(f"{url}api/shutdown", method="POST",
@@ -158,16 +159,18 @@ def stop_server(server: subprocess.Popen, url: str | None, token: str, runtime: 
             pass
     try:
         server.wait(timeout=60)
+        stopped = True
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+        stopped = False
     leftovers = processes_mentioning(str(runtime))
     for pid in leftovers:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    return leftovers
+    return stopped, leftovers
 
 
 @pytest.fixture(scope="module")
@@ -181,19 +184,20 @@ def page(lab):
     errors: list[str] = []
 
     def route(r):
-        if r.request.url.startswith(("data:", "blob:")) or urlparse(r.request.url).hostname in LOCAL_HOSTS:
+        if r.request.url.startswith(("data:", "blob:")) or urlparse(r.request.url).hostname == "127.0.0.1":
             r.continue_()
         else:
             external.append(r.request.url)
             r.abort()
 
     def websocket(ws):
-        if urlparse(ws.url).hostname not in LOCAL_HOSTS:
+        if urlparse(ws.url).hostname != "127.0.0.1":
             external.append(ws.url)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        tab.set_default_timeout(UI_MS)
         tab.route("**/*", route)
         tab.on("websocket", websocket)
         tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -277,22 +281,22 @@ def test_exercise_fail_then_pass(page, lab):
 
     for i in (setup, answer, check):  # the answer still `...`
         notebook.run(i)
-    expect(feedback).to_contain_text(re.compile(r"Total: 0/\d+ points"))
-    expect(feedback).not_to_contain_text("PASS")
+    expect(feedback).to_contain_text(re.compile(r"Total: 0/\d+ points"), timeout=UI_MS)
+    expect(feedback).not_to_contain_text("PASS", timeout=UI_MS)
 
     # a wrong answer: the function returns a number instead of what the question asks for
     notebook.type_code(answer, source(cells[answer]).replace("...", "return 0"))
     notebook.run(answer)
     notebook.run(check)
-    expect(feedback).to_contain_text("FAIL")
-    expect(feedback).to_contain_text(re.compile(r"Total: 0/\d+ points"))
+    expect(feedback).to_contain_text("FAIL", timeout=UI_MS)
+    expect(feedback).to_contain_text(re.compile(r"Total: 0/\d+ points"), timeout=UI_MS)
 
     notebook.type_code(answer, reference_answer(question))
     notebook.run(answer)
     notebook.run(check)
-    expect(feedback).to_contain_text(re.compile(r"Total: (\d+)/\1 points"))
-    expect(feedback).to_contain_text("PASS")
-    expect(feedback).not_to_contain_text("FAIL")
+    expect(feedback).to_contain_text(re.compile(r"Total: (\d+)/\1 points"), timeout=UI_MS)
+    expect(feedback).to_contain_text("PASS", timeout=UI_MS)
+    expect(feedback).not_to_contain_text("FAIL", timeout=UI_MS)
     feedback.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "exercise-pass.png")
@@ -314,14 +318,14 @@ def test_slider_redraws_figure_with_live_kernel(page, lab):
     handle = live.locator(".widget-slider .noUi-handle")
     figure = live.locator("img")
     readout = live.locator(".widget-readout")
-    expect(handle).to_be_visible()
-    expect(figure).to_be_visible()
+    expect(handle).to_be_visible(timeout=UI_MS)
+    expect(figure).to_be_visible(timeout=UI_MS)
     before_value, before_figure = readout.inner_text(), figure.get_attribute("src")
 
     handle.focus()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
-    expect(readout).not_to_have_text(before_value)
+    expect(readout).not_to_have_text(before_value, timeout=UI_MS)
     expect(figure).not_to_have_attribute("src", before_figure, timeout=KERNEL_STEP_S * 1000)
     notebook.wait_until_idle()  # every redraw asked for is done: the figure shows the final value
     notebook.cell(slider_cell).scroll_into_view_if_needed()
