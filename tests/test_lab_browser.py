@@ -213,17 +213,19 @@ class Notebook:
 
     def __init__(self, page, lab, path: str):
         url, token = lab
-        self.page, self.executed = page, 0
+        self.page, self.name, self.executed = page, Path(path).name, 0
         page.goto(f"{url}lab/tree/{path}?token={token}")
         self.wait_until_idle()
 
     def wait_until_idle(self):
-        """Until the notebook's kernel is started and idle (the status bar names it and says so)."""
-        # the toolbar's indicator says idle even before a kernel exists
+        """Until this notebook is the current one and its kernel is started and idle."""
+        # The status bar's kernel item names the current notebook (the toolbar's indicator says
+        # idle even before a kernel exists, and another tab's kernel may be the one shown).
         self.page.wait_for_function(
-            "() => [...document.querySelectorAll('.jp-StatusBar-Item')]"
-            ".some(e => /^(?!No Kernel).+ \\| Idle$/.test(e.textContent.trim()))",
-            timeout=KERNEL_STEP_S * 1000)
+            "name => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e =>"
+            " e.title === `Change kernel for ${name}`"
+            " && /^(?!No Kernel).+ \\| Idle$/.test(e.textContent.trim()))",
+            arg=self.name, timeout=KERNEL_STEP_S * 1000)
 
     def cell(self, index: int):
         return self.page.locator(f".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook "
