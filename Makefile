@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test pdf bundle gpu-check setup sysdeps venv assets data exercises lint clean
+.PHONY: book test pdf bundle gpu-check setup sysdeps venv lab-config lab assets data exercises lint clean
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
@@ -20,7 +20,7 @@ test: book
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	  exit $$status
 
-setup: sysdeps venv assets data
+setup: sysdeps venv lab-config assets data
 
 # The whole book as one PDF, _build/pdf/book.pdf (a single-page build printed by Chromium, a few
 # minutes), then the PDF checks of tests/test_pdf.py on it. `make test` checks a sample (Chapter 4).
@@ -61,6 +61,22 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	@touch $@
+
+# JupyterLab for learners (`make lab`, or `.venv/bin/jupyter lab`): opens at book/ and never contacts
+# the internet (no news, no update check, no PyPI extension listing). Written into the venv's own
+# config folder, with this checkout as the root folder, so the plain command works from any folder.
+LAB_ETC := $(VENV)/etc/jupyter
+lab-config: $(LAB_ETC)/jupyter_server_config.json $(LAB_ETC)/labconfig/page_config.json
+$(LAB_ETC)/jupyter_server_config.json: lab/jupyter_server_config.json $(VENV)/.installed
+	mkdir -p $(@D)
+	$(BIN)/python -c 'import json, sys; c = json.load(open(sys.argv[1])); c["ServerApp"] = {"root_dir": sys.argv[2]}; json.dump(c, open(sys.argv[3], "w"), indent=2)' $< "$(CURDIR)" $@
+$(LAB_ETC)/labconfig/page_config.json: lab/page_config.json $(VENV)/.installed
+	mkdir -p $(@D)
+	cp $< $@
+
+# JupyterLab at the book's folder (Ctrl+C twice stops it); --allow-root only where make runs as root.
+lab: sysdeps venv lab-config data
+	$(BIN)/jupyter lab $(if $(SUDO),,--allow-root)
 
 # MathJax, the ipywidgets embed manager and RequireJS from the npm lock file, served locally.
 assets: _vendor/.installed
