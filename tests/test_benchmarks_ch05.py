@@ -49,3 +49,12 @@ def test_ablation_report_gives_mean_and_range_over_seeds(tmp_path):
     table = project_cnn_ablations.report(path)
     row = "| fashion-mnist | book (none) | 0, 1, 2 | 92.00 % (90.00–94.00) | 92.00 % (91.00–93.00) |"
     assert row in table
+
+
+def test_timing_table_has_every_configuration_and_a_baseline_of_one(capsys):
+    import project_cnn_timing
+
+    assert project_cnn_timing.main(["--images", "64", "--rounds", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][1:]
+    assert [r.split(" | ")[0][2:] for r in rows] == list(project_cnn_timing.CONFIGS)
+    assert rows[0].endswith("| 1.00× (1.00–1.00) |")
