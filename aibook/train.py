@@ -41,24 +41,32 @@ def _batches(loader: Iterable, progress: bool, desc: str):
 
 
 class _Tally:
-    """Running sample-weighted mean loss and accuracy (accuracy only for class-index targets)."""
+    """Running sample-weighted mean loss and accuracy (accuracy only for class-index targets).
+
+    The sums stay on the device as tensors and are read once per epoch in ``result``: a
+    ``.item()`` per batch would make the host wait for the GPU twice a step. The loss sum is
+    float64, which gives exactly the numbers of summing the Python floats ``loss.item() * n``.
+    """
 
     def __init__(self) -> None:
-        self.loss, self.correct, self.seen, self.classify = 0.0, 0, 0, True
+        self.loss: torch.Tensor | float = 0.0
+        self.correct: torch.Tensor | int = 0
+        self.seen, self.classify = 0, True
 
-    def add(self, loss: float, out: torch.Tensor, y: torch.Tensor) -> None:
+    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
         n = y.shape[0]
-        self.loss += loss * n
+        self.loss = self.loss + loss.detach().double() * n
         self.seen += n
         if self.classify and y.dtype == torch.long and out.ndim == 2:
-            self.correct += (out.argmax(dim=1) == y).sum().item()
+            self.correct = self.correct + (out.argmax(dim=1) == y).sum()
         else:
             self.classify = False
 
     def result(self, caller: str) -> tuple[float, float]:
         if self.seen == 0:
             raise ValueError(f"{caller} got an empty loader: check the dataset and batch size")
-        return self.loss / self.seen, (self.correct / self.seen if self.classify else float("nan"))
+        loss, correct = float(self.loss), int(self.correct)  # the one host sync of the epoch
+        return loss / self.seen, (correct / self.seen if self.classify else float("nan"))
 
 
 def train_epoch(
@@ -86,7 +94,7 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        tally.add(loss.item(), out, y)
+        tally.add(loss, out, y)
     return tally.result("train_epoch")
 
 
@@ -100,7 +108,7 @@ def evaluate(
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         out = model(x)
-        tally.add(loss_fn(out, y).item(), out, y)
+        tally.add(loss_fn(out, y), out, y)
     return tally.result("evaluate")
 
 

@@ -78,3 +78,32 @@ def test_progress_bar_can_be_switched_off_for_stored_outputs(capsys, monkeypatch
     train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
                 progress=True)
     assert capsys.readouterr().err == ""
+
+
+def test_tally_sums_exactly_like_python_floats():
+    """Summing on the device (to avoid a host sync per batch) gives the old Python-float numbers."""
+    from aibook.train import _Tally
+
+    g = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        tally, reference, seen = _Tally(), 0.0, 0
+        for n in (64, 64, 17, 3):
+            loss = torch.rand((), generator=g, dtype=dtype) * 3
+            out, y = torch.randn(n, 10, generator=g), torch.randint(0, 10, (n,), generator=g)
+            tally.add(loss, out, y)
+            reference += loss.item() * n
+            seen += n
+        assert tally.result("test")[0] == reference / seen
+
+
+def test_train_epoch_reads_no_value_per_batch(monkeypatch):
+    """No ``.item()`` per step: on a GPU each one would stall the host until the step finishes."""
+    calls = []
+    original = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or original(self))
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    batches = [(torch.randn(8, 4), torch.randint(0, 3, (8,))) for _ in range(5)]
+    loss, acc = train_epoch(model, batches, torch.nn.functional.cross_entropy,
+                            torch.optim.SGD(model.parameters(), lr=0.1))
+    assert calls == [] and 0 <= acc <= 1 and loss > 0

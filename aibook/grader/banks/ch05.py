@@ -1,6 +1,7 @@
 """Chapter 5 (项目实战) exercises: shapes through a conv/pool stack, the flattened size of a CNN,
 a correct evaluation loop, the confusion matrix, per-class accuracy, learning-rate scaling with the
-batch size and the one-cycle schedule (60 points).
+batch size, the one-cycle schedule and normalisation statistics from the training split only
+(8 questions, 80 points; ``tests/test_exercises_ch05.py`` checks that the notebook says the same).
 
 Every reference is independent of the learner's arithmetic: shapes come from running
 ``torch.nn.Conv2d``/``MaxPool2d`` (on the meta device, so no memory is used), the flattened size
@@ -12,7 +13,9 @@ The exercise text in ``solutions/ch05.ipynb`` states each test and its points.
 Tensors and models cannot cross the grader's JSON channel, so question 5.3 grades
 ``evaluation_report``: a given function (in the answer cell, outside the solution markers) that
 builds a small CNN from a seed, calls the learner's ``evaluate_logits`` on it and returns the
-logits with what the loop left behind (train/eval mode, grad mode, ``requires_grad``).
+logits with what the loop left behind (train/eval mode, grad mode, ``requires_grad``) and the
+batch sizes the model saw. Likewise 5.4 grades the given ``confusion_report``, which adds whether
+the learner's counts are integers (the comparison of values alone would accept 3.0 for 3).
 """
 
 # Over 300 lines on purpose: a question bank is data, and one source per exercise set keeps each
@@ -208,7 +211,8 @@ def build_eval_model(seed: int, input_shape: tuple[int, int, int]):
 
 def evaluation_report_reference(seed, x, batch_size, training):
     """aibook.train.predict's logits on the same model, the model's mode unchanged, grad mode
-    unchanged, logits without autograd."""
+    unchanged, logits without autograd, and the batches the model saw: ``batch_size`` samples
+    each, the last one smaller."""
     import torch
 
     from aibook.train import predict
@@ -218,7 +222,8 @@ def evaluation_report_reference(seed, x, batch_size, training):
     model = build_eval_model(seed, x.shape[1:])
     model.train(training)
     logits = predict(model, torch.from_numpy(x), batch_size=batch_size).numpy()
-    return logits, training, True, False
+    sizes = [min(batch_size, len(x) - i) for i in range(0, len(x), batch_size)]
+    return logits, training, True, False, sizes
 
 
 def _images(rng: np.random.Generator, n: int, size: tuple[int, int] = (8, 8)) -> np.ndarray:
@@ -232,12 +237,13 @@ def _eval_case(rng: np.random.Generator, n: int, batch_size: int, training: bool
 EVALUATION = Question(
     "5.3", "evaluation_report", "an evaluation loop: eval mode, no autograd, every sample once",
     params=("seed", "x", "batch_size", "training"),
-    outputs=("logits", "training_after", "grad_mode_unchanged", "requires_grad"),
+    outputs=("logits", "training_after", "grad_mode_unchanged", "requires_grad", "batch_sizes"),
     reference=evaluation_report_reference,
     tests=(
         Test("a model in eval mode, batches that divide the data", 2,
              lambda rng: [_eval_case(rng, 12, 4, False)], rtol=1e-4, atol=1e-5,
-             hint="wrap the loop in torch.inference_mode() (or torch.no_grad())"),
+             hint="wrap the loop in torch.inference_mode() (or torch.no_grad()) and call the model "
+                  "on batch_size samples at a time (a large input at once may not fit in memory)"),
         Test("a model in training mode: evaluate in eval mode, then switch it back", 3,
              lambda rng: [_eval_case(rng, 12, 4, True)], rtol=1e-4, atol=1e-5,
              hint="remember model.training, call model.eval(), restore with model.train(was_training)"),
@@ -258,7 +264,8 @@ EVALUATION = Question(
 
 
 def confusion_matrix_reference(y_true, y_pred, num_classes):
-    """sklearn.metrics.confusion_matrix with every class listed (rows: true, columns: predicted)."""
+    """sklearn.metrics.confusion_matrix with every class listed (rows: true, columns: predicted),
+    and True: counts are integers."""
     from sklearn.metrics import confusion_matrix
 
     if len(y_true) != len(y_pred):
@@ -266,7 +273,7 @@ def confusion_matrix_reference(y_true, y_pred, num_classes):
     labels = np.concatenate([y_true, y_pred])
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must be in 0..{num_classes - 1}")
-    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
+    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes)), True
 
 
 def _labels(*values: int) -> np.ndarray:
@@ -280,12 +287,13 @@ def _random_labels(rng: np.random.Generator, n: int, k: int) -> Call:
 
 
 CONFUSION_MATRIX = Question(
-    "5.4", "confusion_matrix", "confusion matrix from true and predicted labels",
-    params=("y_true", "y_pred", "num_classes"), outputs=("counts",),
+    "5.4", "confusion_report", "confusion matrix from true and predicted labels",
+    params=("y_true", "y_pred", "num_classes"), outputs=("counts", "integer_counts"),
     reference=confusion_matrix_reference,
     tests=(
-        Test("three classes, six samples", 2,
-             lambda rng: [call(_labels(0, 0, 1, 1, 2, 2), _labels(0, 1, 1, 1, 2, 0), 3)]),
+        Test("three classes, six samples, integer counts", 2,
+             lambda rng: [call(_labels(0, 0, 1, 1, 2, 2), _labels(0, 1, 1, 1, 2, 0), 3)],
+             hint="counts are integers: np.zeros(..., dtype=np.int64), not the float default"),
         Test("rows are true classes, columns predicted classes", 2,
              lambda rng: [call(_labels(0, 0, 0, 1), _labels(1, 1, 2, 1), 3)],
              hint="C[i, j] counts samples of true class i predicted as class j"),
@@ -434,8 +442,11 @@ ONE_CYCLE_LR = Question(
              hint="after warm-up lr = max_lr * (total_steps - step) / (total_steps - warm)"),
         Test("the chapter's schedule: peak 2e-3, 16 steps, every step", 1,
              lambda rng: [call(t, 16, 2e-3) for t in range(16)]),
-        Test("20 random schedules, warm-up share rounded with round()", 2, _random_cycles,
+        Test("20 random schedules, warm-up share rounded with round()", 1, _random_cycles,
              hint="warm = max(1, round(warmup * total_steps))"),
+        Test("a warm-up of exactly half a step more: round() rounds half to even", 1,
+             lambda rng: [call(1, 10, 0.1), call(3, 18, 0.1), call(2, 42, 0.1)],
+             hint="Python's round(2.5) == 2 and round(4.5) == 4: do not use int(x + 0.5) or math.floor"),
         Test("steps outside the schedule and bad settings raise ValueError", 2,
              lambda rng: [call(-1, 16, 0.1), call(16, 16, 0.1), call(0, 0, 0.1), call(0, 16, 0.0),
                           call(0, 16, 0.1, 0.0), call(0, 16, 0.1, 1.5)],
@@ -445,5 +456,73 @@ ONE_CYCLE_LR = Question(
 )
 
 
+# --- 5.8 normalisation statistics from the training split only ----------------------------------
+
+
+def normalize_splits_reference(train_images, test_images):
+    """aibook.image_data.channel_stats on the training images alone, applied to both splits
+    with aibook.image_data.normalize."""
+    import torch
+
+    from aibook.image_data import channel_stats, normalize
+
+    for name, images in (("train_images", train_images), ("test_images", test_images)):
+        if images.ndim != 4 or images.dtype != np.uint8 or len(images) < 1:
+            raise ValueError(f"{name} must be a non-empty uint8 array N x C x H x W")
+    if train_images.shape[1] != test_images.shape[1]:
+        raise ValueError("train and test images have different numbers of channels")
+    mean, std = channel_stats(torch.from_numpy(train_images))
+    return (normalize(torch.from_numpy(train_images), mean, std).numpy(),
+            normalize(torch.from_numpy(test_images), mean, std).numpy())
+
+
+def _uint8_images(rng: np.random.Generator, n: int, c: int, h: int, w: int, low: int = 0,
+                  high: int = 256) -> np.ndarray:
+    return rng.integers(low, high, size=(n, c, h, w), dtype=np.uint8)
+
+
+def _shifted_splits(rng: np.random.Generator) -> list[Call]:
+    """A test split much brighter than the training split: its own statistics would hide that."""
+    return [call(_uint8_images(rng, 6, 1, 5, 5, 0, 128), _uint8_images(rng, 4, 1, 5, 5, 100, 256)),
+            call(_uint8_images(rng, 3, 3, 4, 4, 20, 120), _uint8_images(rng, 5, 3, 4, 4, 60, 250))]
+
+
+NORMALIZE_SPLITS = Question(
+    "5.8", "normalize_splits", "normalise both splits with per-channel statistics of the training split",
+    params=("train_images", "test_images"), outputs=("train", "test"),
+    reference=normalize_splits_reference,
+    tests=(
+        Test("one grey channel, the test split brighter than the training split", 3, _shifted_splits,
+             rtol=1e-4, atol=1e-5,
+             hint="compute mean and std on train_images only and apply the same numbers to test_images"),
+        Test("three channels with different brightness: statistics per channel", 2,
+             lambda rng: [call(np.concatenate([_uint8_images(rng, 4, 1, 6, 6, 0, 60),
+                                               _uint8_images(rng, 4, 1, 6, 6, 100, 200),
+                                               _uint8_images(rng, 4, 1, 6, 6, 200, 256)], axis=1),
+                               _uint8_images(rng, 2, 3, 6, 6))],
+             rtol=1e-4, atol=1e-5,
+             hint="average over the images and the pixels (axes 0, 2, 3), not the channels"),
+        Test("few pixels: the population std (divide by n, not n - 1)", 1,
+             lambda rng: [call(_uint8_images(rng, 2, 1, 2, 2), _uint8_images(rng, 1, 1, 2, 2))],
+             rtol=1e-4, atol=1e-5,
+             hint="np.std's default (ddof=0); torch.std divides by n - 1 unless correction=0"),
+        Test("random sizes", 2,
+             lambda rng: [call(_uint8_images(rng, int(rng.integers(1, 8)), c, int(rng.integers(2, 9)),
+                                             int(rng.integers(2, 9))),
+                               _uint8_images(rng, int(rng.integers(1, 8)), c, int(rng.integers(2, 9)),
+                                             int(rng.integers(2, 9))))
+                          for c in (1, 3, 2)],
+             rtol=1e-4, atol=1e-5, hint="uint8 arithmetic wraps around: convert to float before subtracting"),
+        Test("bad inputs raise ValueError", 1,
+             lambda rng: [call(_uint8_images(rng, 2, 1, 4, 4), _uint8_images(rng, 2, 3, 4, 4)),
+                          call(np.zeros((2, 4, 4), dtype=np.uint8), _uint8_images(rng, 2, 1, 4, 4)),
+                          call(np.zeros((2, 1, 4, 4)), _uint8_images(rng, 2, 1, 4, 4))],
+             raises="ValueError",
+             hint="4-D uint8 arrays with the same number of channels; anything else is a ValueError"),
+        Test("does not modify its inputs", 1, _shifted_splits, unmodified=True, rtol=1e-4, atol=1e-5),
+    ),
+)
+
+
 QUESTIONS = [CONV_POOL_SHAPE, FLATTENED_SIZE, EVALUATION, CONFUSION_MATRIX, PER_CLASS_ACCURACY,
-             SCALED_LR, ONE_CYCLE_LR]
+             SCALED_LR, ONE_CYCLE_LR, NORMALIZE_SPLITS]

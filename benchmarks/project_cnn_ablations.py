@@ -1,0 +1,122 @@
+"""Chapter 5 ablations of the book's recipe over seeds, chosen on validation, test reported once.
+
+    python benchmarks/project_cnn_ablations.py --variants book const-0.05 --seeds 0 1 2 --threads 2
+    python benchmarks/project_cnn_ablations.py --report      # the table of everything measured so far
+
+Each (variant, seed) trains the book's recipe (``BOOK_RECIPE``, ``BOOK_EPOCHS`` epochs on the
+55,000 training images) with one change, evaluates on the 5,000 validation images after every
+epoch and on the 10,000 test images once, at the end. Results are appended as JSON lines to
+``benchmarks/results/project_cnn_ablations.jsonl`` (one line per run, with the date, machine and
+load average), so a grid can be run in short pieces; ``--report`` prints the mean and the range
+(min to max) over seeds of every variant as a Markdown table. Decisions are made on the
+validation column; the test column is there to report the chosen recipe once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from project_cnn import load_average, machine_description, parse_overrides  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "project_cnn_ablations.jsonl"
+
+# one change to the book's recipe each (FIELD=VALUE as for project_cnn.py --set)
+VARIANTS: dict[str, list[str]] = {
+    "book": [],
+    "const-0.2": ["schedule=constant"],
+    "const-0.1": ["schedule=constant", "lr=0.1"],
+    "const-0.05": ["schedule=constant", "lr=0.05"],
+    "const-0.02": ["schedule=constant", "lr=0.02"],
+    "no-bn": ["model=fast-nobn"],  # same peak learning rate 0.2 as the book's recipe
+    "no-bn-0.05": ["model=fast-nobn", "lr=0.05"],
+    "flip": ["augment=flip"],
+    "no-label-smoothing": ["label_smoothing=0.0"],
+    "no-weight-decay": ["weight_decay=0.0"],
+    "adam-1e-3": ["optimizer=adam", "lr=0.001"],
+    "batch-64": ["batch_size=64", "lr=0.05"],
+}
+
+
+def run(variant: str, seed: int, dataset: str, threads: int | None, epochs: int | None,
+        train_size: int | None) -> dict:
+    import torch
+
+    from aibook.image_data import TensorLoader, load_project_data
+    from aibook.recipes import BOOK_EPOCHS, BOOK_RECIPE, train_recipe
+    from aibook.train import evaluate
+
+    if threads:
+        torch.set_num_threads(threads)
+    recipe = dataclasses.replace(parse_overrides(VARIANTS[variant], BOOK_RECIPE), name=variant)
+    epochs = epochs or BOOK_EPOCHS
+    data = load_project_data(dataset, val_size=5000, train_size=train_size)
+    result = train_recipe(recipe, data, epochs, eval_split="val", seed=seed)
+    x_test, y_test = data.tensors("test")
+    if recipe.channels_last:
+        x_test = x_test.contiguous(memory_format=torch.channels_last)
+    _, test_acc = evaluate(result.model, TensorLoader(x_test, y_test, batch_size=1000),
+                           torch.nn.CrossEntropyLoss())
+    return {"variant": variant, "changes": VARIANTS[variant], "seed": seed, "dataset": dataset,
+            "epochs": epochs, "train_size": len(data.train.labels),
+            "val_acc": result.history.val_acc[-1], "test_acc": test_acc,
+            "train_seconds": round(result.train_seconds, 1),
+            "date": datetime.date.today().isoformat(),
+            "machine": machine_description(threads or torch.get_num_threads(), "cpu"),
+            "load_average": load_average()}
+
+
+def report(path: Path = RESULTS) -> str:
+    rows: dict[tuple, list[dict]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        rows.setdefault((r["dataset"], r["variant"], r["epochs"], r["train_size"]), []).append(r)
+    out = ["| dataset | variant (change to the book's recipe) | seeds | validation acc. mean (min–max) "
+           "| test acc. mean (min–max) | dates |", "|---|---|---|---|---|---|"]
+    for (dataset, variant, _, _), runs in rows.items():
+        def cell(key, runs=runs):
+            v = [100 * r[key] for r in runs]
+            return f"{statistics.mean(v):.2f} % ({min(v):.2f}–{max(v):.2f})"
+        change = ", ".join(runs[0]["changes"]) or "none"
+        dates = ", ".join(sorted({r["date"] for r in runs}))
+        out.append(f"| {dataset} | {variant} ({change}) | {', '.join(str(r['seed']) for r in runs)} "
+                   f"| {cell('val_acc')} | {cell('test_acc')} | {dates} |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="*", default=["book"], choices=sorted(VARIANTS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "cifar10"])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="default: BOOK_EPOCHS")
+    parser.add_argument("--train-size", type=int, default=None, help="fewer training images (quick checks)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON lines file to append to")
+    parser.add_argument("--report", action="store_true", help="print the table of stored results and exit")
+    args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.results))
+        return 0
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    for variant in args.variants:
+        for seed in args.seeds:
+            start = time.perf_counter()
+            r = run(variant, seed, args.dataset, args.threads, args.epochs, args.train_size)
+            with args.results.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(r) + "\n")
+            print(f"{variant:<20} seed {seed}: val {r['val_acc']:.4f} test {r['test_acc']:.4f} "
+                  f"({r['train_seconds']:.1f} s training, {time.perf_counter() - start:.0f} s in all)",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
