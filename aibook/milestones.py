@@ -1,7 +1,8 @@
 """Published sizes of well-known neural networks (Chapter 1) and the growth rate fitted to them.
 
-Every figure in ``MILESTONES`` is one the cited paper states (``cite`` is its key in
-``book/bib/ch01.bib``); a model is left out when its paper does not state the number. ``year`` is
+Every figure in ``MILESTONES`` is one the cited paper states, or derives from its stated steps,
+batch and sequence length (``cite`` is its key in ``book/references.bib``); a number is left out
+when its paper does not give it. ``year`` is
 the year of the cited publication. Training compute is not stored: it is estimated as C = 6·N·D
 (``aibook.scaling.training_flops``) and compared with ``stated_flops`` where the paper gives one.
 """
@@ -32,7 +33,10 @@ MILESTONES: tuple[Milestone, ...] = (
     Milestone("AlexNet", 2012, 60e6, "vision", "krizhevsky2012imagenet"),
     Milestone("VGG-16", 2015, 138e6, "vision", "simonyan2015very"),
     Milestone("Transformer (big)", 2017, 213e6, "language", "vaswani2017attention"),
-    Milestone("BERT-large", 2019, 340e6, "language", "devlin2019bert"),
+    # BERT: 1,000,000 steps of 256 sequences, 90 % of the steps at length 128, the rest at 512
+    # (Devlin et al. 2019, Appendix A.2); 256 x 512 = 128K tokens per batch is the upper bound
+    Milestone("BERT-large", 2019, 340e6, "language", "devlin2019bert",
+              tokens=1e6 * 256 * (0.9 * 128 + 0.1 * 512)),
     Milestone("GPT-2", 2019, 1542e6, "language", "radford2019language"),
     Milestone("Megatron-LM", 2019, 8.3e9, "language", "shoeybi2019megatron"),
     # T5: 1 million steps of 2^11 sequences of 512 tokens ("about 1 trillion" tokens, Sec. 3.7)

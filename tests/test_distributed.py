@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -46,3 +47,25 @@ def test_bad_arguments_give_one_line_errors():
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="nccl needs CUDA"):
             d.main(["--backend", "nccl"])
+
+
+def test_report_measures_float32_broadcast_fsdp_and_timings(tmp_path):
+    out = tmp_path / "report.json"
+    r = subprocess.run([sys.executable, "-m", "aibook.distributed", "--report", str(out), "--repeats", "1",
+                        "--timing-steps", "1"], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    assert 0 < rep["float32_max_diff"] < 1e-5  # equal up to float32 rounding, not bit for bit
+    assert rep["seeds_differ_before_wrap"] and rep["after_wrap_equals_rank0"]
+    assert rep["different_seeds_max_diff"] < 1e-12
+    assert sum(rep["fsdp_local_parameters"]) == rep["fsdp_total_parameters"]
+    assert max(rep["fsdp_local_parameters"]) < rep["fsdp_total_parameters"]
+    assert rep["fsdp_max_diff"] < 1e-12
+    assert [(o["hidden"], o["batch"]) for o in rep["overhead"]] == list(d.TIMING_CONFIGS)
+    assert all(len(o["single"]) == len(o["ddp"]) == 1 for o in rep["overhead"])
+    assert [a["elements"] for a in rep["allreduce"]] == sorted(a["elements"] for a in rep["allreduce"])
+
+
+def test_report_needs_two_gloo_processes():
+    with pytest.raises(SystemExit, match="--world-size 2"):
+        d.main(["--report", "x.json", "--world-size", "4"])
