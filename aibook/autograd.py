@@ -8,7 +8,7 @@ Chapter 3 checks it against finite differences and ``torch.autograd``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 
 class Value:
@@ -133,18 +133,24 @@ class Value:
 
 
 def topological_order(root: Value) -> list[Value]:
-    """All nodes ``root`` depends on, each after the nodes it was computed from."""
+    """All nodes ``root`` depends on, each after the nodes it was computed from.
+
+    Iterative depth-first search with an explicit stack, so graphs deeper than Python's recursion
+    limit (a loop of a few thousand steps) work too.
+    """
     order: list[Value] = []
-    seen: set[int] = set()
-
-    def visit(node: Value) -> None:
-        if id(node) not in seen:
-            seen.add(id(node))
-            for child in node._prev:
-                visit(child)
+    seen: set[int] = {id(root)}
+    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root._prev))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, iter(child._prev)))
+                break
+        else:  # every child is placed: the node comes after them
+            stack.pop()
             order.append(node)
-
-    visit(root)
     return order
 
 

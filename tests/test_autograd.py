@@ -74,6 +74,20 @@ def test_topological_order_puts_inputs_first_and_lists_each_node_once():
     assert order.index(a) < order.index(c) and order.index(b) < order.index(c)
 
 
+def test_backward_through_a_graph_deeper_than_the_recursion_limit():
+    # x * 1.0001 applied 5,000 times: a chain far deeper than sys.getrecursionlimit() (1,000)
+    import sys
+
+    depth = 5 * sys.getrecursionlimit()
+    x = Value(1.0)
+    y = x
+    for _ in range(depth):
+        y = y * 1.0001
+    y.backward()
+    assert x.grad == pytest.approx(1.0001 ** depth, rel=1e-9)
+    assert len(topological_order(y)) == 2 * depth + 1  # x, and per step the constant and the product
+
+
 def test_finite_difference_of_a_known_function():
     grads = finite_difference(lambda p: p[0] ** 2 * p[1], [2.0, 3.0])
     assert grads == pytest.approx([12.0, 4.0], rel=1e-8)
