@@ -51,6 +51,37 @@ def toy_corpus(n_sentences: int = 2000, seed: int = 0) -> list[list[str]]:
     return out
 
 
+CATEGORY_WORDS = {
+    "animal": "cat dog horse cow sheep goat pig lion tiger bear wolf fox".split(),
+    "food": "bread rice apple cheese soup cake egg pasta salad banana grape cookie".split(),
+    "vehicle": "car bus train truck bike boat plane taxi tram van ship scooter".split(),
+    "tool": "hammer saw drill wrench knife spade axe chisel pliers shovel ladder rake".split(),
+}
+CATEGORY_TEMPLATES = {
+    "animal": ["the {w} runs in the field", "a {w} sleeps in the barn", "the farmer feeds the {w}"],
+    "food": ["we eat the {w} for lunch", "the {w} tastes sweet", "she cooks the {w} in the kitchen"],
+    "vehicle": ["the {w} drives on the road", "we ride the {w} to work", "the {w} needs fuel"],
+    "tool": ["he fixes the door with the {w}", "the {w} hangs in the shed", "use the {w} to cut wood"],
+}
+NEUTRAL_TEMPLATES = ["i saw the {w} yesterday", "this {w} is new", "where is the {w}", "look at that {w}"]
+
+
+def category_corpus(n_sentences: int = 4000, neutral_fraction: float = 0.5, seed: int = 0) -> list[list[str]]:
+    """Unlabelled sentences about 4 categories x 12 words: a random word of a random category in one of
+    its category's templates, or (with probability ``neutral_fraction``) in a template any word fits."""
+    if not 0 <= neutral_fraction < 1:
+        raise ValueError(f"neutral_fraction must be in [0, 1), got {neutral_fraction}")
+    rng = np.random.default_rng(seed)
+    categories = list(CATEGORY_WORDS)
+    out = []
+    for _ in range(n_sentences):
+        category = categories[rng.integers(len(categories))]
+        word = CATEGORY_WORDS[category][rng.integers(len(CATEGORY_WORDS[category]))]
+        templates = NEUTRAL_TEMPLATES if rng.random() < neutral_fraction else CATEGORY_TEMPLATES[category]
+        out.append(templates[rng.integers(len(templates))].format(w=word).split())
+    return out
+
+
 def skipgram_pairs(sentences: list[list[str]], window: int = 2) -> tuple[list[str], np.ndarray]:
     """(vocabulary sorted, int array (pairs, 2) of (centre, context) word ids within ``window``)."""
     vocab = sorted({w for s in sentences for w in s})

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from aibook.representation import nearest_neighbours, pca, skipgram_pairs, toy_corpus, train_word_embeddings
+from aibook.representation import (
+    CATEGORY_WORDS,
+    category_corpus,
+    nearest_neighbours,
+    pca,
+    skipgram_pairs,
+    toy_corpus,
+    train_word_embeddings,
+)
 
 
 def test_pca_matches_svd_and_sklearn_up_to_sign():
@@ -42,3 +50,15 @@ def test_embeddings_group_words_by_role():
     assert set(near) <= {"dog", "horse", "cow", "sheep"}
     with pytest.raises(KeyError, match="not in the vocabulary"):
         nearest_neighbours("unicorn", vocab, emb)
+
+
+def test_category_corpus_is_reproducible_and_mixes_neutral_sentences():
+    corpus = category_corpus(400, neutral_fraction=0.5, seed=3)
+    assert corpus == category_corpus(400, neutral_fraction=0.5, seed=3) and len(corpus) == 400
+    words = {w for s in corpus for w in s}
+    assert all(w in words for ws in CATEGORY_WORDS.values() for w in ws)  # 400 draws cover all 48 words
+    neutral = sum(s[0] in {"i", "this", "where", "look"} for s in corpus)
+    assert 150 < neutral < 250
+    assert not any(s[0] in {"i", "this", "where", "look"} for s in category_corpus(200, neutral_fraction=0.0))
+    with pytest.raises(ValueError, match="neutral_fraction"):
+        category_corpus(10, neutral_fraction=1.0)
