@@ -2,9 +2,10 @@
 
 The optimisers update a list of NumPy arrays **in place**, given their gradients, exactly as
 ``torch.optim`` updates parameter tensors: ``SGD`` (batch or mini-batch gradient descent, with
-optional momentum, Nesterov momentum and L2 weight decay), ``Adam`` (with bias correction) and
-``AdamW`` (decoupled weight decay). tests/test_optim.py checks each against ``torch.optim`` and
-each schedule against ``torch.optim.lr_scheduler``.
+optional momentum, Nesterov momentum and L2 weight decay), ``Adagrad`` and ``RMSprop``
+(per-coordinate step sizes), ``Adam`` (with bias correction) and ``AdamW`` (decoupled weight
+decay). tests/test_optim.py checks each against ``torch.optim`` and each schedule against
+``torch.optim.lr_scheduler``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,41 @@ class SGD(Optimizer):
                 v += g
                 g = g + self.momentum * v if self.nesterov else v
             p -= self.lr * g
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011): each coordinate's step is divided by the root of the sum of
+    all its squared gradients so far, so the step only shrinks. Same rule as ``torch.optim.Adagrad``."""
+
+    def __init__(self, params: Sequence[np.ndarray], lr: float = 1e-2, eps: float = 1e-10) -> None:
+        super().__init__(params, lr)
+        self.eps = eps
+        self.sum_sq = [np.zeros_like(p) for p in self.params]
+
+    def step(self, grads: Sequence[np.ndarray]) -> None:
+        self.t += 1
+        for p, g, s in zip(self.params, self._check(grads), self.sum_sq, strict=True):
+            s += g * g
+            p -= self.lr * g / (np.sqrt(s) + self.eps)
+
+
+class RMSprop(Optimizer):
+    """RMSProp (Tieleman & Hinton, 2012): like Adagrad, but an exponential moving average of g^2
+    (decay ``alpha``) replaces the sum, so old gradients are forgotten.
+    Same rule as ``torch.optim.RMSprop``."""
+
+    def __init__(self, params: Sequence[np.ndarray], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8) -> None:
+        super().__init__(params, lr)
+        self.alpha, self.eps = alpha, eps
+        self.mean_sq = [np.zeros_like(p) for p in self.params]
+
+    def step(self, grads: Sequence[np.ndarray]) -> None:
+        self.t += 1
+        for p, g, v in zip(self.params, self._check(grads), self.mean_sq, strict=True):
+            v *= self.alpha
+            v += (1 - self.alpha) * g * g
+            p -= self.lr * g / (np.sqrt(v) + self.eps)
 
 
 class Adam(Optimizer):

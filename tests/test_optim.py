@@ -40,7 +40,12 @@ def max_difference_after(ours_cls, torch_cls, kwargs, steps=100):
     (optim.Adam, torch.optim.Adam, {"lr": 0.01}),
     (optim.Adam, torch.optim.Adam, {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
     (optim.AdamW, torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.1}),
-], ids=["sgd", "momentum", "nesterov-l2", "adam", "adam-options-l2", "adamw"])
+    (optim.Adagrad, torch.optim.Adagrad, {"lr": 0.1}),
+    (optim.Adagrad, torch.optim.Adagrad, {"lr": 0.05, "eps": 1e-6}),
+    (optim.RMSprop, torch.optim.RMSprop, {"lr": 0.01}),
+    (optim.RMSprop, torch.optim.RMSprop, {"lr": 0.005, "alpha": 0.9, "eps": 1e-6}),
+], ids=["sgd", "momentum", "nesterov-l2", "adam", "adam-options-l2", "adamw", "adagrad", "adagrad-eps",
+        "rmsprop", "rmsprop-options"])
 def test_optimisers_match_torch_for_100_steps(ours_cls, torch_cls, kwargs):
     assert max_difference_after(ours_cls, torch_cls, kwargs) < 1e-10
 
