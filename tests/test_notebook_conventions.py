@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aibook.booktools import nbcheck
+from aibook.booktools import nbcheck, notebook_fixes
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = nbcheck.list_notebooks(ROOT)
@@ -65,9 +65,28 @@ def test_at_least_90_percent_of_outputs_are_checked(path):
     nb = nbcheck.load(ROOT / path)
     checked, total = nbcheck.checked_share(nb)
     assert total == 0 or checked / total >= 0.9, f"only {checked}/{total} outputs checked"
-    for cell in nbcheck.code_cells(nb):
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=str)
+def test_test_tool_reasons_live_in_cell_metadata(path):
+    """Why a cell's output is not compared is a note for the test tool: it belongs in the cell's
+    metadata, not in a comment every learner reads on the website and on Colab."""
+    fix = f"run '.venv/bin/python -m aibook.booktools.notebook_fixes {path}'"
+    for i, cell in enumerate(nbcheck.code_cells(nbcheck.load(ROOT / path)), 1):
+        assert notebook_fixes.split_ignore_reason(nbcheck.source(cell))[1] is None, \
+            f"code cell {i}: a test-tool comment is visible to learners: {fix}"
         if nbcheck.tags(cell) & nbcheck.IGNORE_TAGS:
-            assert "#" in nbcheck.source(cell), "an ignored cell must say why in a comment"
+            reason = cell["metadata"].get("aibook", {}).get(notebook_fixes.REASON_KEY, "")
+            assert reason.strip(), (f"code cell {i} is not compared by the tests but does not say why: set "
+                                    f'its metadata {{"aibook": {{"{notebook_fixes.REASON_KEY}": "..."}}}}')
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parts[0] in ("exercises", "solutions")], ids=str)
+def test_exercise_and_answer_pages_open_with_their_title(path):
+    first = nbcheck.load(ROOT / path)["cells"][0]
+    assert first["cell_type"] == "markdown" and nbcheck.source(first).startswith("# "), (
+        f"the title cell must come before the setup cell: run '.venv/bin/python -m "
+        f"aibook.booktools.notebook_fixes {path}' (solutions/), then 'make exercises'")
 
 
 def test_every_toc_entry_exists():
