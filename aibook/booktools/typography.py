@@ -1,0 +1,72 @@
+"""Chinese typography for the website, applied to the text of every page at build time.
+
+Two things go wrong when Chinese Markdown is turned into HTML:
+
+- a line break inside a paragraph of the source becomes a space between two Chinese characters
+  (browsers do not drop it), so "算出，\\n关键" reads "算出， 关键"; spaces written around a link
+  or emphasis ("汇总到 {doc}`勘误表`") show the same way;
+- Sphinx's smart quotes decide between an opening and a closing quote from the character before
+  it, and after a Chinese character every straight quote looks like a closing one ("会"死掉""
+  becomes 会”死掉”).
+
+``typeset`` fixes both in a string; ``sphinx_ext`` applies it to each paragraph (or title, caption,
+...) of a page, with code and math hidden from it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Han ideographs, CJK punctuation, kana, full-width forms: characters between which Chinese text
+# takes no space.
+WIDE = re.compile("[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf"
+                  "\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+CURLY_QUOTES = "“”‘’"
+OPAQUE = "\ufffc"  # stands for code or math inside a paragraph: never joined to, never quoted
+
+
+def _wide(char: str) -> bool:
+    return bool(char) and bool(WIDE.match(char))
+
+
+def has_chinese(text: str) -> bool:
+    return any(_wide(c) for c in text)
+
+
+# "第 4 章 数学模型和公式": the space after a chapter or section number is a separator, kept
+NUMBER_SEPARATOR = re.compile(r"第\s*\d+\s*[章节]$")
+
+
+def join_spaces(chars: list[str], text: str) -> None:
+    """Delete every whitespace run between two Chinese characters (or a Chinese character and a
+    curly quote): source line breaks, and the spaces written around links and emphasis, which
+    Chinese typography does not have. The separator after "第 N 章" stays."""
+    for match in re.finditer(r"\s+", text):
+        before = text[match.start() - 1] if match.start() else ""
+        after = text[match.end()] if match.end() < len(text) else ""
+        joins = (_wide(before) and _wide(after)) or (_wide(before) and after in CURLY_QUOTES) \
+            or (before in CURLY_QUOTES and _wide(after))
+        if before and after and joins and not NUMBER_SEPARATOR.search(text[:match.start()]):
+            for i in range(match.start(), match.end()):
+                chars[i] = ""
+
+
+def pair_quotes(chars: list[str], text: str) -> None:
+    """Turn straight double quotes into “…” pairs, in order, when the text is Chinese and they pair up."""
+    positions = [i for i, c in enumerate(text) if c == '"']
+    if positions and len(positions) % 2 == 0 and has_chinese(text):
+        for n, i in enumerate(positions):
+            chars[i] = "“" if n % 2 == 0 else "”"
+
+
+def typeset(text: str) -> list[str]:
+    """One replacement per character of ``text`` (the character itself, another one, or "" to
+    delete it), so a caller can map the result back onto the pieces the text came from."""
+    chars = list(text)
+    pair_quotes(chars, text)
+    join_spaces(chars, text)
+    return chars
+
+
+def typeset_string(text: str) -> str:
+    return "".join(typeset(text))
