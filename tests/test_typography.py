@@ -33,3 +33,18 @@ def test_an_odd_number_of_quotes_or_english_text_is_left_alone():
 def test_one_replacement_per_character():
     text = '会"死"\n掉'
     assert len(typeset(text)) == len(text)
+
+
+def test_the_doctree_pass_replaces_the_right_one_of_two_equal_line_breaks():
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    from aibook.booktools.sphinx_ext import typeset_document
+
+    document = new_document("test")
+    para = nodes.paragraph()
+    para += [nodes.Text("操作的"), nodes.Text("\n"), nodes.Text("CPU 上跑完，现象，"), nodes.Text("\n"),
+             nodes.strong("", "", nodes.Text("正文")), nodes.literal("x", "x")]
+    document += para
+    typeset_document(document, quotes=True)
+    assert para.astext() == "操作的\nCPU 上跑完，现象，正文x"

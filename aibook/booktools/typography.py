@@ -59,11 +59,12 @@ def pair_quotes(chars: list[str], text: str) -> None:
             chars[i] = "“" if n % 2 == 0 else "”"
 
 
-def typeset(text: str) -> list[str]:
+def typeset(text: str, quotes: bool = True) -> list[str]:
     """One replacement per character of ``text`` (the character itself, another one, or "" to
     delete it), so a caller can map the result back onto the pieces the text came from."""
     chars = list(text)
-    pair_quotes(chars, text)
+    if quotes:
+        pair_quotes(chars, text)
     join_spaces(chars, text)
     return chars
 
