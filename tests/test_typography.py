@@ -39,7 +39,7 @@ def test_the_doctree_pass_replaces_the_right_one_of_two_equal_line_breaks():
     from docutils import nodes
     from docutils.utils import new_document
 
-    from aibook.booktools.sphinx_ext import typeset_document
+    from aibook.booktools.typography import typeset_document
 
     document = new_document("test")
     para = nodes.paragraph()

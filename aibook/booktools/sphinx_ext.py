@@ -14,12 +14,10 @@ from pathlib import Path
 import yaml
 from docutils import nodes
 from docutils.statemachine import StringList
-from sphinx.transforms import SphinxTransform
-from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
-from aibook.booktools import typography
 from aibook.booktools.exercise_pages import ExercisePages
+from aibook.booktools.typography import ChineseTypography, ChineseTypographyAfterReferences
 
 
 def list_table(directive: SphinxDirective, source: Path, summary: str, css_class: str, widths: str,
@@ -157,72 +155,6 @@ class LibraryReference(SphinxDirective):
             title += nodes.Text(f"（{where}）：{summary}")
             out += [title, *table]
         return out
-
-
-# inline nodes whose text is code, math or markup: hidden from the typography (never joined or quoted)
-OPAQUE_NODES = (nodes.literal, nodes.math, nodes.raw, nodes.FixedTextElement, nodes.image,
-                nodes.footnote_reference, nodes.citation_reference, nodes.substitution_reference)
-
-
-def _text_pieces(element: nodes.Element) -> list[nodes.Text | None]:
-    """The Text nodes of a paragraph (or title, caption, ...) in reading order; None for code or math."""
-    pieces: list[nodes.Text | None] = []
-    for child in element.children:
-        if isinstance(child, nodes.Text):
-            pieces.append(child)
-        elif isinstance(child, OPAQUE_NODES):
-            pieces.append(None)
-        elif isinstance(child, nodes.Element):
-            pieces += _text_pieces(child)
-    return pieces
-
-
-def typeset_document(document: nodes.document, quotes: bool) -> None:
-    """Apply ``typography.typeset`` to every paragraph, title, caption, ... of a doctree."""
-    for block in list(document.findall(nodes.TextElement)):
-        if isinstance(block, (nodes.Inline, nodes.FixedTextElement)):
-            continue
-        pieces = _text_pieces(block)
-        text = "".join(typography.OPAQUE if p is None else str(p) for p in pieces)
-        if not typography.has_chinese(text):
-            continue
-        chars = typography.typeset(text, quotes=quotes)
-        start = 0
-        for piece in pieces:
-            if piece is None:
-                start += 1
-                continue
-            new = "".join(chars[start:start + len(piece)])
-            start += len(piece)
-            if new != str(piece):
-                # by identity: Text nodes compare equal as strings, so parent.replace() could hit
-                # an earlier equal sibling (two line breaks in one paragraph)
-                parent = piece.parent
-                index = next(i for i, child in enumerate(parent.children) if child is piece)
-                replacement = nodes.Text(new)
-                replacement.parent = parent
-                parent.children[index] = replacement
-
-
-class ChineseTypography(SphinxTransform):
-    """Joins Chinese text split by source line breaks or spaces around markup, and pairs straight
-    quotes as “…” in Chinese text (see ``aibook.booktools.typography``). Runs before Sphinx's smart
-    quotes (750), which would turn every quote after a Chinese character into a closing one."""
-
-    default_priority = 700
-
-    def apply(self, **kwargs) -> None:
-        typeset_document(self.document, quotes=True)
-
-
-class ChineseTypographyAfterReferences(SphinxPostTransform):
-    """The joins again once cross-references carry their titles ("汇总在 {doc}`../errata` 中" only
-    reads "汇总在 附录：原文勘误表 中" after the reference is resolved)."""
-
-    default_priority = 900
-
-    def run(self, **kwargs) -> None:
-        typeset_document(self.document, quotes=False)
 
 
 # The theme's English labels (hard-coded in its templates, or missing from its Chinese catalogue),

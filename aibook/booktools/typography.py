@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import re
 
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
 # Han ideographs, CJK punctuation, kana, full-width forms: characters between which Chinese text
 # takes no space.
 WIDE = re.compile("[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf"
@@ -71,3 +75,69 @@ def typeset(text: str, quotes: bool = True) -> list[str]:
 
 def typeset_string(text: str) -> str:
     return "".join(typeset(text))
+
+
+# inline nodes whose text is code, math or markup: hidden from the typography (never joined or quoted)
+OPAQUE_NODES = (nodes.literal, nodes.math, nodes.raw, nodes.FixedTextElement, nodes.image,
+                nodes.footnote_reference, nodes.citation_reference, nodes.substitution_reference)
+
+
+def _text_pieces(element: nodes.Element) -> list[nodes.Text | None]:
+    """The Text nodes of a paragraph (or title, caption, ...) in reading order; None for code or math."""
+    pieces: list[nodes.Text | None] = []
+    for child in element.children:
+        if isinstance(child, nodes.Text):
+            pieces.append(child)
+        elif isinstance(child, OPAQUE_NODES):
+            pieces.append(None)
+        elif isinstance(child, nodes.Element):
+            pieces += _text_pieces(child)
+    return pieces
+
+
+def typeset_document(document: nodes.document, quotes: bool) -> None:
+    """Apply ``typography.typeset`` to every paragraph, title, caption, ... of a doctree."""
+    for block in list(document.findall(nodes.TextElement)):
+        if isinstance(block, (nodes.Inline, nodes.FixedTextElement)):
+            continue
+        pieces = _text_pieces(block)
+        text = "".join(OPAQUE if p is None else str(p) for p in pieces)
+        if not has_chinese(text):
+            continue
+        chars = typeset(text, quotes=quotes)
+        start = 0
+        for piece in pieces:
+            if piece is None:
+                start += 1
+                continue
+            new = "".join(chars[start:start + len(piece)])
+            start += len(piece)
+            if new != str(piece):
+                # by identity: Text nodes compare equal as strings, so parent.replace() could hit
+                # an earlier equal sibling (two line breaks in one paragraph)
+                parent = piece.parent
+                index = next(i for i, child in enumerate(parent.children) if child is piece)
+                replacement = nodes.Text(new)
+                replacement.parent = parent
+                parent.children[index] = replacement
+
+
+class ChineseTypography(SphinxTransform):
+    """Joins Chinese text split by source line breaks or spaces around markup, and pairs straight
+    quotes as “…” in Chinese text (see the functions above). Runs before Sphinx's smart
+    quotes (750), which would turn every quote after a Chinese character into a closing one."""
+
+    default_priority = 700
+
+    def apply(self, **kwargs) -> None:
+        typeset_document(self.document, quotes=True)
+
+
+class ChineseTypographyAfterReferences(SphinxPostTransform):
+    """The joins again once cross-references carry their titles ("汇总在 {doc}`../errata` 中" only
+    reads "汇总在 附录：原文勘误表 中" after the reference is resolved)."""
+
+    default_priority = 900
+
+    def run(self, **kwargs) -> None:
+        typeset_document(self.document, quotes=False)
