@@ -4,6 +4,7 @@ its ``Test``s; ``run_question`` runs the tests through a runner (in-process or i
 from __future__ import annotations
 
 import copy
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,15 @@ class Test:
     hint: str = ""
 
     __test__ = False  # not a pytest test class
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A plausible wrong answer: the code a learner would write, and its name for the feedback
+    (Chinese, with the English term). Catalogued in ``aibook/grader/mistakes/chNN.py``."""
+
+    name: str
+    answer: Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -134,8 +144,17 @@ def inputs_rng(seed: int, question_id: str, test_index: int) -> np.random.Genera
     return np.random.default_rng([seed, zlib.crc32(f"{question_id}/{test_index}".encode())])
 
 
-def run_question(question: Question, run: Runner, seed: int = 0) -> QuestionResult:
-    """Run every test of ``question`` through ``run`` and score the outcomes against the reference."""
+def run_question(question: Question, run: Runner, seed: int = 0,
+                 mistakes: tuple[Mistake, ...] | None = None) -> QuestionResult:
+    """Run every test of ``question`` through ``run`` and score the outcomes against the reference.
+
+    A failing call whose outcome matches a catalogued ``mistakes`` entry is told that mistake's
+    name instead of the test's generic hint (default: the catalogue of ``question.id``).
+    """
+    if mistakes is None:
+        from aibook.grader.mistakes import mistakes_for  # the catalogues import this module
+
+        mistakes = mistakes_for(question.id)
     results: list[TestResult] = []
     for index, test in enumerate(question.tests):
         calls = test.calls(inputs_rng(seed, question.id, index))
@@ -146,7 +165,7 @@ def run_question(question: Question, run: Runner, seed: int = 0) -> QuestionResu
         if index == 0 and (stub := _unanswered(question, outcomes)):
             return QuestionResult(question.id, question.name, 0, question.points, stub)
         try:
-            message = _judge(question, test, calls, outcomes)
+            message = _judge(question, test, calls, outcomes, mistakes)
         except Exception as exc:  # a bug in the bank must not stop the other tests
             message = f"grader error ({exception_line(exc)}): please report it"
         results.append(TestResult(test.name, 0 if message else test.points, test.points,
@@ -169,12 +188,13 @@ def _unanswered(question: Question, outcomes: list[Outcome]) -> str:
     return ""
 
 
-def _judge(question: Question, test: Test, calls: list[Call], outcomes: list[Outcome]) -> str:
+def _judge(question: Question, test: Test, calls: list[Call], outcomes: list[Outcome],
+           mistakes: tuple[Mistake, ...] = ()) -> str:
     """'' if every call of ``test`` gave the reference result, else what went wrong."""
     if len(outcomes) != len(calls):
         return f"expected {len(calls)} results, got {len(outcomes)}"
-    hint = f" (hint: {test.hint})" if test.hint else ""
     for c, out in zip(calls, outcomes, strict=True):
+        hint = _Hint(question, test, c, out, mistakes)
         where = c.describe(question.name) + ": " if len(calls) > 1 else ""
         if out.kind == "missing":
             return f"`{question.name}` is not defined"
@@ -211,3 +231,58 @@ def _changed_argument(question: Question, c: Call, after: list | None) -> str:
     return ""
 
 
+
+
+class _Hint:
+    """The end of a failure message: the catalogued mistake the outcome matches, else the test's
+    hint; worked out only when a message is written."""
+
+    def __init__(self, question: Question, test: Test, c: Call, out: Outcome,
+                 mistakes: tuple[Mistake, ...]) -> None:
+        self.parts = (question, test, c, out, mistakes)
+
+    def __format__(self, spec: str) -> str:
+        names = _diagnose(*self.parts)
+        if names:
+            return f"（可能的错误：{'；或 '.join(names)}）"
+        hint = self.parts[1].hint
+        return f"（提示 hint: {hint}）" if hint else ""
+
+
+def _diagnose(question: Question, test: Test, c: Call, out: Outcome,
+              mistakes: tuple[Mistake, ...]) -> list[str]:
+    """Names of the catalogued mistakes that give exactly this (wrong) outcome on this call."""
+    from aibook.grader.protocol import from_json, to_json  # protocol imports this module
+
+    names = []
+    for mistake in mistakes:
+        args, kwargs = copy.deepcopy(c.args), copy.deepcopy(c.kwargs)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value = from_json(to_json(mistake.answer(*args, **kwargs)))
+        except Exception as exc:  # a mistake that raises matches an answer that raises the same
+            if out.kind == "error" and type(exc).__name__ in out.error_types:
+                names.append(mistake.name)
+            continue
+        if out.kind != "value":
+            continue
+        same = _same(value, out.value, test.rtol, test.atol)
+        if same and test.unmodified:  # and it changed its inputs as the answer did
+            same = _changed_argument(question, Call(tuple(args), c.kwargs), out.args_after) == ""
+        if same and mistake.name not in names:
+            names.append(mistake.name)
+    return names
+
+
+def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    """Whether two results agree, nan and inf included (a mistake's nan matches an answer's nan)."""
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
+    try:
+        x, y = np.asarray(a), np.asarray(b)
+        if x.dtype.kind in "biuf" and y.dtype.kind in "biuf":
+            return x.shape == y.shape and bool(np.allclose(y, x, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(a == b)
+    except Exception:  # values that compare only by identity
+        return False
