@@ -20,6 +20,7 @@ from aibook.booktools.exercise_notebooks import (
     strip_solutions,
 )
 from aibook.booktools.exercise_notebooks import main as exercises_main
+from aibook.booktools.exercise_points import MARK, check_items, fix_line
 from aibook.grader.banks import banks, find_question
 from aibook.grader.check import failing_tests, local_runner
 from aibook.grader.mistakes.ch04 import (
@@ -171,14 +172,26 @@ def test_every_question_has_one_answer_cell_a_check_and_its_points_stated(chapte
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_check_line_lists_the_tests_with_their_points_in_parentheses(chapter):
+    """Issue 21: '层宽 3→5→2 2 分；批大小为 1 1 分' ran the points into the text. Fix a notebook with
+    ``python -m aibook.booktools.exercise_points solutions/chNN.ipynb``, then ``make exercises``."""
+    markdown = "\n".join(c.source for c in read(solution(chapter)).cells if c.cell_type == "markdown")
+    lines = [line for line in markdown.splitlines() if line.startswith(MARK)]
+    questions = banks()[chapter]
+    assert len(lines) == len(questions)
+    for q, line in zip(questions, lines, strict=True):
+        assert check_items(line) == [t.points for t in q.tests], f"{q.id}: {line}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_stored_solution_outputs_show_full_marks(chapter):
     reports = 0
     for cell in read(solution(chapter)).cells:
         text = "".join(o.get("text", "") for o in cell.get("outputs", []))
-        if text.startswith("Question"):
+        if text.startswith("第 "):
             reports += 1
-            assert "FAIL" not in text
-            done, total = re.search(r"Total: (\d+)/(\d+) points", text).groups()
+            assert "FAIL" not in text and "未通过" not in text
+            done, total = re.search(r"得分 Total：(\d+)/(\d+) 分", text).groups()
             assert done == total
     assert reports == len(banks()[chapter])
 
@@ -193,7 +206,7 @@ def test_exercise_notebook_runs_and_every_check_says_not_done(chapter, tmp_path)
                if c.cell_type == "code" and c.source.startswith("check(")]
     assert len(reports) == len(banks()[chapter])
     for report in reports:
-        assert "not done yet" in report and re.search(r"Total: 0/\d+ points", report)
+        assert "not done yet" in report and re.search(r"得分 Total：0/\d+ 分", report)
 
 
 def test_failing_tests_rejects_unknown_questions():
@@ -239,3 +252,11 @@ def test_references_and_the_solutions_pass_with_any_seed(chapter, seed):
 ], ids=lambda v: v.__name__ if callable(v) else None)
 def test_typical_mistakes_fail_the_test_made_for_them(qid, answer, failing):
     assert failing in failing_tests(qid, answer, seed=7)
+
+
+def test_exercise_points_rewrites_run_on_points_once():
+    line = "**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$ 2 分；层宽 3→5→2 2 分；n 的倍数（以及批大小为 1）1 分。"
+    fixed = fix_line(line)
+    assert fixed == ("**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$（2 分）；层宽 3→5→2（2 分）；"
+                     "n 的倍数（以及批大小为 1，1 分）。")
+    assert fix_line(fixed) == fixed and check_items(fixed) == [2, 2, 1] and check_items(line) is None

@@ -167,24 +167,24 @@ def run_question(question: Question, run: Runner, seed: int = 0,
         try:
             message = _judge(question, test, calls, outcomes, mistakes)
         except Exception as exc:  # a bug in the bank must not stop the other tests
-            message = f"grader error ({exception_line(exc)}): please report it"
+            message = f"评分器出错（grader error: {exception_line(exc)}），请报告这个问题"
         results.append(TestResult(test.name, 0 if message else test.points, test.points,
                                   message or ""))
     failed = [r for r in results if not r.passed]
     summary = "; ".join(f"{r.name}: {r.message}" for r in failed)
     return QuestionResult(question.id, question.name, sum(r.points for r in results),
-                          question.points, summary or f"passed all {len(results)} tests", results)
+                          question.points, summary or f"全部 {len(results)} 项测试通过（passed all {len(results)} tests）", results)
 
 
 def _unanswered(question: Question, outcomes: list[Outcome]) -> str:
     """A message if the first test shows the question was not attempted, else ''."""
     name = question.name
     if all(o.kind == "missing" for o in outcomes):
-        return f"not answered: the notebook defines no `{name}`"
+        return f"未作答（not answered）：笔记本里没有定义 `{name}`"
     if all(o.kind == "not_done" for o in outcomes):
-        return f"not done yet: `{name}` is still `...`"
+        return f"尚未完成（not done yet）：`{name}` 还是 `...`"
     if all(o.kind == "value" and o.value is None for o in outcomes):
-        return f"not done yet: `{name}` returns None (replace the `...` with your code)"
+        return f"尚未完成（not done yet）：`{name}` 返回了 None（把 `...` 换成你的代码）"
     return ""
 
 
@@ -192,29 +192,29 @@ def _judge(question: Question, test: Test, calls: list[Call], outcomes: list[Out
            mistakes: tuple[Mistake, ...] = ()) -> str:
     """'' if every call of ``test`` gave the reference result, else what went wrong."""
     if len(outcomes) != len(calls):
-        return f"expected {len(calls)} results, got {len(outcomes)}"
+        return f"应有 {len(calls)} 个结果，得到 {len(outcomes)} 个"
     for c, out in zip(calls, outcomes, strict=True):
         hint = _Hint(question, test, c, out, mistakes)
-        where = c.describe(question.name) + ": " if len(calls) > 1 else ""
+        where = c.describe(question.name) + "：" if len(calls) > 1 else ""
         if out.kind == "missing":
-            return f"`{question.name}` is not defined"
+            return f"没有定义 `{question.name}`（not defined）"
         if out.kind == "not_done":
-            return "not done yet"
+            return "尚未完成（not done yet）"
         if out.kind == "error":
             if test.raises and test.raises in out.error_types:
                 continue
-            wanted = f"expected {test.raises}, but it " if test.raises else ""
-            return f"{where}{wanted}raised {out.error}{hint}"
+            wanted = f"应抛出 {test.raises}，但" if test.raises else ""
+            return f"{where}{wanted}抛出了 {out.error}{hint}"
         if test.raises:
-            return f"{where}expected {test.raises} to be raised, got {describe(out.value)}{hint}"
+            return f"{where}应抛出 {test.raises}（raise），却返回了{describe(out.value)}{hint}"
         expected = question.reference(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
         message = compare(expected, out.value, names=question.outputs, rtol=test.rtol,
                           atol=test.atol)
         if message:
             return f"{where}{message}{hint}"
         if test.unmodified and (changed := _changed_argument(question, c, out.args_after)):
-            return (f"{where}changed its input `{changed}` in place: compute new arrays "
-                    f"instead of writing into the arguments{hint}")
+            return (f"{where}原地修改了输入 `{changed}`（in-place）：请计算新的数组，"
+                    f"不要写入参数{hint}")
     return ""
 
 
