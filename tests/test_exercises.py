@@ -255,7 +255,8 @@ def test_typical_mistakes_fail_the_test_made_for_them(qid, answer, failing):
 
 
 def test_exercise_points_rewrites_run_on_points_once():
-    line = "**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$ 2 分；层宽 3→5→2 2 分；n 的倍数（以及批大小为 1）1 分。"
+    line = ("**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$ 2 分；层宽 3→5→2 2 分；"
+            "n 的倍数（以及批大小为 1）1 分。")
     fixed = fix_line(line)
     assert fixed == ("**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$（2 分）；层宽 3→5→2（2 分）；"
                      "n 的倍数（以及批大小为 1，1 分）。")

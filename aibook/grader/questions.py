@@ -172,8 +172,9 @@ def run_question(question: Question, run: Runner, seed: int = 0,
                                   message or ""))
     failed = [r for r in results if not r.passed]
     summary = "; ".join(f"{r.name}: {r.message}" for r in failed)
+    passed = f"全部 {len(results)} 项测试通过（passed all {len(results)} tests）"
     return QuestionResult(question.id, question.name, sum(r.points for r in results),
-                          question.points, summary or f"全部 {len(results)} 项测试通过（passed all {len(results)} tests）", results)
+                          question.points, summary or passed, results)
 
 
 def _unanswered(question: Question, outcomes: list[Outcome]) -> str:
