@@ -173,6 +173,10 @@ def test_run_autograder_grades_the_submission_into_results_json(tmp_path):
     assert sum(t["max_score"] for t in results["tests"]) == 60
     assert {t["name"].split()[0] for t in results["tests"]} == {q.id for q in banks()[4]}
     assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in results["tests"])
+    # the two typical mistakes of the fixture are named across the kernel boundary
+    outputs = "\n".join(t["output"] for t in results["tests"])
+    assert "可能的错误：忽略了 stride 参数（stride ignored）" in outputs
+    assert "可能的错误：原地修改了 m（in-place update of m）" in outputs
     assert (root / "submission" / SMALL.name).read_bytes() == before
     # the package that ran is the zipped copy, not this checkout
     assert "source/package" in subprocess.run(
