@@ -166,7 +166,7 @@ def test_run_autograder_grades_the_submission_into_results_json(tmp_path):
     root, env = _autograder_layout(tmp_path, [SMALL])
     before = (root / "submission" / SMALL.name).read_bytes()
     done = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     assert results["score"] == 28
@@ -181,13 +181,13 @@ def test_run_autograder_grades_the_submission_into_results_json(tmp_path):
     # the package that ran is the zipped copy, not this checkout
     assert "source/package" in subprocess.run(
         [sys.executable, "-c", "import aibook; print(aibook.__file__)"], env=env, capture_output=True,
-        text=True).stdout
+        text=True, cwd=tmp_path).stdout
 
 
 def test_run_autograder_without_a_notebook_still_writes_results(tmp_path):
     root, env = _autograder_layout(tmp_path, [])
     done = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     assert results["score"] == 0 and "no notebook submitted" in results["output"]

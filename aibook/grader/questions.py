@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from aibook.grader.compare import compare, describe, exception_line, short_repr
+from aibook.grader.mistakes import Mistake, mistakes_for
 
 # ---------------------------------------------------------------------------------------------
 # The question model
@@ -55,15 +56,6 @@ class Test:
     hint: str = ""
 
     __test__ = False  # not a pytest test class
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A plausible wrong answer: the code a learner would write, and its name for the feedback
-    (Chinese, with the English term). Catalogued in ``aibook/grader/mistakes/chNN.py``."""
-
-    name: str
-    answer: Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -152,8 +144,6 @@ def run_question(question: Question, run: Runner, seed: int = 0,
     name instead of the test's generic hint (default: the catalogue of ``question.id``).
     """
     if mistakes is None:
-        from aibook.grader.mistakes import mistakes_for  # the catalogues import this module
-
         mistakes = mistakes_for(question.id)
     results: list[TestResult] = []
     for index, test in enumerate(question.tests):
@@ -253,15 +243,13 @@ class _Hint:
 def _diagnose(question: Question, test: Test, c: Call, out: Outcome,
               mistakes: tuple[Mistake, ...]) -> list[str]:
     """Names of the catalogued mistakes that give exactly this (wrong) outcome on this call."""
-    from aibook.grader.protocol import from_json, to_json  # protocol imports this module
-
     names = []
     for mistake in mistakes:
         args, kwargs = copy.deepcopy(c.args), copy.deepcopy(c.kwargs)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                value = from_json(to_json(mistake.answer(*args, **kwargs)))
+                value = mistake.answer(*args, **kwargs)
         except Exception as exc:  # a mistake that raises matches an answer that raises the same
             if out.kind == "error" and type(exc).__name__ in out.error_types:
                 names.append(mistake.name)

@@ -7,13 +7,21 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from aibook.grader.questions import Mistake
+from typing import Any
 
 _CHAPTER = re.compile(r"ch(\d\d)")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A plausible wrong answer: the code a learner would write, and its name for the feedback
+    (Chinese, with the English term)."""
+
+    name: str
+    answer: Callable[..., Any]
 
 
 @cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aibook.grader.questions import Mistake
+from aibook.grader.mistakes import Mistake
 
 
 def _softmax_rows(s):

@@ -14,7 +14,7 @@ from aibook.grader.banks.ch03 import (
     bce_reference,
     cross_entropy_reference,
 )
-from aibook.grader.questions import Mistake
+from aibook.grader.mistakes import Mistake
 
 # --- 3.1 softmax ---------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from aibook import numpy_nn as nn
-from aibook.grader.questions import Mistake
+from aibook.grader.mistakes import Mistake
 
 # --- 4.1 forward pass ----------------------------------------------------------------------------
 

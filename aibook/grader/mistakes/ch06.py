@@ -8,7 +8,7 @@ import numpy as np
 
 from aibook import detection, retrieval, timeseries
 from aibook.grader.banks.ch06 import perplexity_reference, threshold_for_recall_reference
-from aibook.grader.questions import Mistake
+from aibook.grader.mistakes import Mistake
 
 # --- 6.1 IoU -------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from aibook.grader.banks.ch08 import (
     training_days_reference,
     transformer_params_reference,
 )
-from aibook.grader.questions import Mistake
+from aibook.grader.mistakes import Mistake
 
 # --- 8.1 parameter count -----------------------------------------------------------------------
 

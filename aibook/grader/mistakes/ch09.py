@@ -12,7 +12,7 @@ from collections import Counter
 import numpy as np
 
 from aibook.grader.banks.ch09 import early_stopping_reference, roc_auc_rank_reference
-from aibook.grader.questions import Mistake
+from aibook.grader.mistakes import Mistake
 
 
 def f1_with_accuracy(y_true, y_pred, zero_division=0.0):
