@@ -7,11 +7,16 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test pdf bundle gpu-check setup sysdeps venv lab-config lab assets data exercises lint clean
+.PHONY: book book-student test pdf bundle gpu-check setup sysdeps venv lab-config lab assets data exercises lint clean
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "Website built: open _build/html/index.html (or: $(BIN)/python -m http.server -d _build/html 8000)"
+
+# The website without answer keys, for a course to publish: _build/student/_build/html (checked:
+# no answer-key page, link or search entry).
+book-student: setup
+	$(BIN)/python -m aibook.booktools.student_edition build
 
 test: book
 	$(BIN)/ruff check aibook tests benchmarks conftest.py

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from aibook import numpy_nn as nn
 from aibook.booktools.exercise_notebooks import (
     build,
     exercise_notebook,
@@ -21,8 +20,19 @@ from aibook.booktools.exercise_notebooks import (
     strip_solutions,
 )
 from aibook.booktools.exercise_notebooks import main as exercises_main
+from aibook.booktools.exercise_points import MARK, check_items, fix_line
 from aibook.grader.banks import banks, find_question
 from aibook.grader.check import failing_tests, local_runner
+from aibook.grader.mistakes.ch04 import (
+    adam_in_place,
+    adam_no_correction,
+    backward_no_relu_derivative,
+    conv_flipped,
+    forward_no_output_relu,
+    pool_from_zero,
+    rnn_w_hh_not_transposed,
+    size_without_checks,
+)
 from aibook.grader.questions import run_question
 from aibook.grader.session import kernel_env_path
 
@@ -162,14 +172,26 @@ def test_every_question_has_one_answer_cell_a_check_and_its_points_stated(chapte
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_check_line_lists_the_tests_with_their_points_in_parentheses(chapter):
+    """Issue 21: '层宽 3→5→2 2 分；批大小为 1 1 分' ran the points into the text. Fix a notebook with
+    ``python -m aibook.booktools.exercise_points solutions/chNN.ipynb``, then ``make exercises``."""
+    markdown = "\n".join(c.source for c in read(solution(chapter)).cells if c.cell_type == "markdown")
+    lines = [line for line in markdown.splitlines() if line.startswith(MARK)]
+    questions = banks()[chapter]
+    assert len(lines) == len(questions)
+    for q, line in zip(questions, lines, strict=True):
+        assert check_items(line) == [t.points for t in q.tests], f"{q.id}: {line}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_stored_solution_outputs_show_full_marks(chapter):
     reports = 0
     for cell in read(solution(chapter)).cells:
         text = "".join(o.get("text", "") for o in cell.get("outputs", []))
-        if text.startswith("Question"):
+        if text.startswith("第 "):
             reports += 1
-            assert "FAIL" not in text
-            done, total = re.search(r"Total: (\d+)/(\d+) points", text).groups()
+            assert "FAIL" not in text and "未通过" not in text
+            done, total = re.search(r"得分 Total：(\d+)/(\d+) 分", text).groups()
             assert done == total
     assert reports == len(banks()[chapter])
 
@@ -184,7 +206,7 @@ def test_exercise_notebook_runs_and_every_check_says_not_done(chapter, tmp_path)
                if c.cell_type == "code" and c.source.startswith("check(")]
     assert len(reports) == len(banks()[chapter])
     for report in reports:
-        assert "not done yet" in report and re.search(r"Total: 0/\d+ points", report)
+        assert "not done yet" in report and re.search(r"得分 Total：0/\d+ 分", report)
 
 
 def test_failing_tests_rejects_unknown_questions():
@@ -215,51 +237,7 @@ def test_references_and_the_solutions_pass_with_any_seed(chapter, seed):
         assert result.passed, f"{q.id}: {result.message}"
 
 
-# --- chapter 4: typical mistakes, each caught by the test written for it ----------------------
-
-
-def conv_flipped(x, w, b, stride=1, padding=0):
-    return nn.conv2d(x, w[:, :, ::-1, ::-1].copy(), b, stride, padding)
-
-
-def pool_from_zero(x, kernel, stride=None):
-    return np.maximum(nn.max_pool2d(x, kernel, stride), 0)
-
-
-def adam_no_correction(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    nn.adam_step(theta, grad, m, v, t)  # for the ValueError
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    return theta - lr * m / (np.sqrt(v) + eps), m, v
-
-
-def adam_in_place(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    theta_new, m_new, v_new = nn.adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps)
-    m[...] = m_new
-    return theta_new, m_new, v_new
-
-
-def forward_no_output_relu(x, W1, b1, W2, b2):
-    z1 = x @ W1.T + b1
-    a1 = np.maximum(z1, 0)
-    z2 = a1 @ W2.T + b2
-    return z1, a1, z2, z2
-
-
-def backward_no_relu_derivative(x, y, W1, b1, W2, b2):
-    a1 = np.maximum(x @ W1.T + b1, 0)
-    a2 = np.maximum(a1 @ W2.T + b2, 0)
-    d2 = a2 - y
-    d1 = d2 @ W2
-    return np.outer(d1, x), d1, np.outer(d2, a1), d2
-
-
-def size_without_checks(n, kernel, stride=1, padding=0, dilation=1):
-    return (n + 2 * padding - dilation * (kernel - 1) - 1) // max(stride, 1) + 1
-
-
-def rnn_swapped(x_t, h_prev, W_hh, W_xh, b_h):
-    return np.tanh(h_prev @ W_hh + x_t @ W_xh.T + b_h)
+# --- chapter 4: typical mistakes (aibook/grader/mistakes/ch04.py), each caught by its test -----
 
 
 @pytest.mark.parametrize("qid, answer, failing", [
@@ -270,7 +248,16 @@ def rnn_swapped(x_t, h_prev, W_hh, W_xh, b_h):
     ("4.5", pool_from_zero, "all inputs negative"),
     ("4.6", adam_no_correction, "the first step, t = 1 (bias correction)"),
     ("4.6", adam_in_place, "does not modify its inputs"),
-    ("4.7", rnn_swapped, "a batch of 5"),
+    ("4.7", rnn_w_hh_not_transposed, "a batch of 5"),
 ], ids=lambda v: v.__name__ if callable(v) else None)
 def test_typical_mistakes_fail_the_test_made_for_them(qid, answer, failing):
     assert failing in failing_tests(qid, answer, seed=7)
+
+
+def test_exercise_points_rewrites_run_on_points_once():
+    line = ("**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$ 2 分；层宽 3→5→2 2 分；"
+            "n 的倍数（以及批大小为 1）1 分。")
+    fixed = fix_line(line)
+    assert fixed == ("**检查**（容差 1e-5）：本章算例 $x=[1,2,3]$（2 分）；层宽 3→5→2（2 分）；"
+                     "n 的倍数（以及批大小为 1，1 分）。")
+    assert fix_line(fixed) == fixed and check_items(fixed) == [2, 2, 1] and check_items(line) is None

@@ -12,130 +12,33 @@ from aibook.grader.banks.ch08 import (
     clip_per_sample_reference,
     params_for_loss_reference,
     reweighing_weights_reference,
-    training_days_reference,
     transformer_params_reference,
 )
 from aibook.grader.check import failing_tests
+from aibook.grader.mistakes.ch08 import (
+    clip_by_batch_norm,
+    clip_divides_by_zero,
+    clip_elementwise,
+    clip_in_place,
+    clip_scales_up,
+    days_from_2nd,
+    hours_not_days,
+    params_ignoring_d_ff,
+    params_ignoring_floor,
+    params_unchecked,
+    params_untied_head,
+    params_without_biases,
+    params_without_final_norm,
+    params_without_floor_check,
+    utilisation_in_percent_accepted,
+    weights_from_group_rate,
+    weights_in_place,
+    weights_inverted,
+)
 
-# --- 8.1 parameter count -----------------------------------------------------------------------
+# the wrong answers divide by zero on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-
-def params_untied_head(n_layers, d_model, vocab_size, context, d_ff=None):
-    return transformer_params_reference(n_layers, d_model, vocab_size, context, d_ff) + vocab_size * d_model
-
-
-def params_without_biases(n_layers, d_model, vocab_size, context, d_ff=None):
-    f = 4 * d_model if d_ff is None else d_ff
-    transformer_params_reference(n_layers, d_model, vocab_size, context, d_ff)  # for the ValueError
-    block = 4 * d_model**2 + 2 * d_model * f + 4 * d_model
-    return (vocab_size + context) * d_model + n_layers * block + 2 * d_model
-
-
-def params_without_final_norm(n_layers, d_model, vocab_size, context, d_ff=None):
-    return transformer_params_reference(n_layers, d_model, vocab_size, context, d_ff) - 2 * d_model
-
-
-def params_ignoring_d_ff(n_layers, d_model, vocab_size, context, d_ff=None):
-    if d_ff is not None and d_ff < 1:
-        raise ValueError("d_ff")
-    return transformer_params_reference(n_layers, d_model, vocab_size, context)
-
-
-def params_unchecked(n_layers, d_model, vocab_size, context, d_ff=None):
-    f = 4 * d_model if d_ff is None else d_ff
-    d = d_model
-    return (vocab_size + context) * d + n_layers * (4 * d * d + 2 * d * f + f + 9 * d) + 2 * d
-
-
-# --- 8.2 training time ---------------------------------------------------------------------------
-
-
-def days_from_2nd(n_params, n_tokens, n_gpus, peak_tflops, utilisation):
-    return training_days_reference(n_params, n_tokens, n_gpus, peak_tflops, utilisation) / 3
-
-
-def hours_not_days(n_params, n_tokens, n_gpus, peak_tflops, utilisation):
-    return training_days_reference(n_params, n_tokens, n_gpus, peak_tflops, utilisation) * 24
-
-
-def utilisation_in_percent_accepted(n_params, n_tokens, n_gpus, peak_tflops, utilisation):
-    if n_gpus < 1:
-        raise ValueError("gpus")
-    return 6 * n_params * n_tokens / (n_gpus * peak_tflops * 1e12 * utilisation) / 86_400
-
-
-# --- 8.3 clipping --------------------------------------------------------------------------------
-
-
-def clip_elementwise(grads, max_norm):
-    if max_norm <= 0:
-        raise ValueError("max_norm")
-    return np.clip(grads, -max_norm, max_norm)
-
-
-def clip_by_batch_norm(grads, max_norm):
-    if max_norm <= 0:
-        raise ValueError("max_norm")
-    return grads * min(1.0, max_norm / np.linalg.norm(grads))
-
-
-def clip_scales_up(grads, max_norm):
-    if max_norm <= 0:
-        raise ValueError("max_norm")
-    norms = np.linalg.norm(grads, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return grads * (max_norm / norms)[:, None]
-
-
-def clip_divides_by_zero(grads, max_norm):
-    if max_norm <= 0:
-        raise ValueError("max_norm")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        norms = np.linalg.norm(grads, axis=1)[:, None]
-        return grads / norms * np.minimum(norms, max_norm)  # unit direction times clipped norm: 0/0
-
-
-def clip_in_place(grads, max_norm):
-    if max_norm <= 0:
-        raise ValueError("max_norm")
-    grads *= np.minimum(1.0, max_norm / np.maximum(np.linalg.norm(grads, axis=1), 1e-12))[:, None]
-    return grads
-
-
-# --- 8.4 scaling law -----------------------------------------------------------------------------
-
-
-def params_ignoring_floor(a, alpha, c, target):
-    if target <= c:
-        raise ValueError("floor")
-    return (a / target) ** (1 / alpha)
-
-
-def params_without_floor_check(a, alpha, c, target):
-    return (a / (target - c)) ** (1 / alpha)
-
-
-# --- 8.5 reweighing ------------------------------------------------------------------------------
-
-
-def weights_inverted(group, y):
-    return 1 / reweighing_weights_reference(group, y)
-
-
-def weights_from_group_rate(group, y):
-    weights = np.empty(len(y))
-    for g in np.unique(group):
-        for label in np.unique(y):
-            cell = (group == g) & (y == label)
-            if cell.any():
-                weights[cell] = np.mean(y == label) / np.mean(y[group == g] == label) / 2
-    return weights
-
-
-def weights_in_place(group, y):
-    weights = reweighing_weights_reference(group, y)
-    y[...] = 0
-    return weights
 
 
 @pytest.mark.parametrize("qid, answer, failing", [

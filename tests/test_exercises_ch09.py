@@ -5,92 +5,27 @@ The checks every chapter shares (sync, points, any seed, "not done") are in test
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
-
-import numpy as np
 import pytest
 
 from aibook.grader.banks import ch09
 from aibook.grader.check import failing_tests
+from aibook.grader.mistakes.ch09 import (
+    accumulated_equal_weights,
+    auc_ranks_without_ties,
+    auc_without_check,
+    early_stopping_equal_counts,
+    early_stopping_ignoring_min_delta,
+    f1_with_accuracy,
+    k_as_number_of_groups,
+    prf_dividing_blindly,
+    pseudonym_without_key_check,
+    sha256_of_key_and_value,
+)
+
+# the wrong answers divide by zero on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-def f1_with_accuracy(y_true, y_pred, zero_division=0.0):
-    t, p = np.asarray(y_true) == 1, np.asarray(y_pred) == 1
-    tp, fp, fn = np.sum(t & p), np.sum(~t & p), np.sum(t & ~p)
-    precision = tp / (tp + fp) if tp + fp else zero_division
-    recall = tp / (tp + fn) if tp + fn else zero_division
-    acc = np.mean(t == p)
-    return float(precision), float(recall), float(2 * acc * recall / (acc + recall) if acc + recall else 0.0)
-
-
-def prf_dividing_blindly(y_true, y_pred, zero_division=0.0):
-    t, p = np.asarray(y_true) == 1, np.asarray(y_pred) == 1
-    tp, fp, fn = int(np.sum(t & p)), int(np.sum(~t & p)), int(np.sum(t & ~p))
-    precision, recall = tp / (tp + fp), tp / (tp + fn)  # ZeroDivisionError on 0/0
-    return precision, recall, 2 * precision * recall / (precision + recall)
-
-
-def auc_ranks_without_ties(y_true, scores):
-    y, s = np.asarray(y_true) == 1, np.asarray(scores, dtype=float)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("both classes")
-    ranks = np.empty(len(s))
-    ranks[np.argsort(s, kind="stable")] = np.arange(1, len(s) + 1)  # ties get different ranks
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def auc_without_check(y_true, scores):
-    y, s = np.asarray(y_true) == 1, np.asarray(scores, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        wins = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
-        return float(wins.mean()) if wins.size else float("nan")
-
-
-def early_stopping_equal_counts(val_losses, patience, min_delta=0.0):
-    if patience < 1:
-        raise ValueError("patience")
-    best, best_epoch, waited = float("inf"), 0, 0
-    for epoch, loss in enumerate(val_losses):
-        if loss <= best - min_delta:  # an equal loss counts as an improvement
-            best, best_epoch, waited = loss, epoch, 0
-        else:
-            waited += 1
-            if waited >= patience:
-                return best_epoch, epoch
-    return best_epoch, len(val_losses) - 1
-
-
-def early_stopping_ignoring_min_delta(val_losses, patience, min_delta=0.0):
-    return ch09.early_stopping_reference(val_losses, patience, 0.0)
-
-
-def accumulated_equal_weights(X, y, w, micro_batch):
-    if micro_batch < 1:
-        raise ValueError("micro_batch")
-    parts = [(X[s:s + micro_batch], y[s:s + micro_batch]) for s in range(0, len(X), micro_batch)]
-    grads = [2 / len(xb) * xb.T @ (xb @ w - yb) for xb, yb in parts]
-    return sum(grads) / len(grads)  # 1 / (number of micro-batches) instead of n_i / N
-
-
-def k_as_number_of_groups(table, quasi_identifiers):
-    table = np.asarray(table)
-    if len(table) == 0:
-        raise ValueError("empty")
-    return len(Counter(tuple(row[list(quasi_identifiers)].tolist()) for row in table))
-
-
-def sha256_of_key_and_value(value, key):
-    if not key:
-        raise ValueError("key")
-    return hashlib.sha256((key + value).encode("utf-8")).hexdigest()
-
-
-def pseudonym_without_key_check(value, key):
-    import hmac
-
-    return hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @pytest.mark.parametrize("qid, answer, failing", [

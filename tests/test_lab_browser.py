@@ -283,7 +283,7 @@ def test_exercise_fail_then_pass(page, lab):
 
     for i in (setup, answer, check):  # the answer still `...`
         notebook.run(i)
-    expect(feedback).to_contain_text(re.compile(r"Total: 0/\d+ points"), timeout=UI_MS)
+    expect(feedback).to_contain_text(re.compile(r"得分 Total：0/\d+ 分"), timeout=UI_MS)
     expect(feedback).not_to_contain_text("PASS", timeout=UI_MS)
 
     # a wrong answer: the function returns a number instead of what the question asks for
@@ -291,12 +291,12 @@ def test_exercise_fail_then_pass(page, lab):
     notebook.run(answer)
     notebook.run(check)
     expect(feedback).to_contain_text("FAIL", timeout=UI_MS)
-    expect(feedback).to_contain_text(re.compile(r"Total: 0/\d+ points"), timeout=UI_MS)
+    expect(feedback).to_contain_text(re.compile(r"得分 Total：0/\d+ 分"), timeout=UI_MS)
 
     notebook.type_code(answer, reference_answer(question))
     notebook.run(answer)
     notebook.run(check)
-    expect(feedback).to_contain_text(re.compile(r"Total: (\d+)/\1 points"), timeout=UI_MS)
+    expect(feedback).to_contain_text(re.compile(r"得分 Total：(\d+)/\1 分"), timeout=UI_MS)
     expect(feedback).to_contain_text("PASS", timeout=UI_MS)
     expect(feedback).not_to_contain_text("FAIL", timeout=UI_MS)
     feedback.scroll_into_view_if_needed()

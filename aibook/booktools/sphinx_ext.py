@@ -121,6 +121,8 @@ class RuntimeTable(SphinxDirective):
             nb = json.loads((root / notebook).read_text(encoding="utf-8"))
             gpu = nb.get("metadata", {}).get("aibook", {}).get("gpu")
             doc = "/" + notebook.removesuffix(".ipynb")
+            if notebook.startswith("solutions/") and self.config.aibook_edition == "student":
+                continue  # the student edition has no answer keys: no row, no link
             if notebook.startswith("solutions/"):  # its title is the exercise's: say it is the answer key
                 link = f"{{doc}}`第 {int(Path(notebook).stem[2:])} 章练习的参考答案 <{doc}>`"
             else:
@@ -271,7 +273,18 @@ def _default_mode(app, pagename, templatename, context, doctree) -> None:
         context["default_mode"] = "auto"
 
 
+def _mark_edition(app, config) -> None:
+    """``{only} not student`` blocks drop out of the student edition (no answer keys)."""
+    if config.aibook_edition not in ("full", "student"):
+        raise ValueError(f"aibook_edition must be 'full' or 'student', got {config.aibook_edition!r}")
+    if config.aibook_edition == "student":
+        app.tags.add("student")
+
+
 def setup(app):
+    # "student": the website without answer keys (python -m aibook.booktools.student_edition)
+    app.add_config_value("aibook_edition", "full", "env")
+    app.connect("config-inited", _mark_edition)
     app.add_directive("errata-table", ErrataTable)
     app.add_directive("runtime-table", RuntimeTable)
     app.add_directive("glossary-table", GlossaryTable)

@@ -26,26 +26,27 @@ def local_runner(answer: Any, name: str) -> Runner:
 
 
 def format_result(question: Question, result: QuestionResult) -> str:
-    """The report ``check`` prints: one line per test with PASS/FAIL and points, then the total."""
-    lines = [f"Question {question.id} ({question.name}): {question.title}"]
+    """The report ``check`` prints: one line per test with 通过/未通过 and points, then the total."""
+    lines = [f"第 {question.id} 题 {question.name}：{question.title}"]
     if not result.tests:
         lines.append(f"  {result.message}")
     for t in result.tests:
-        lines.append(f"  {'PASS' if t.passed else 'FAIL'}  {t.name}  [{t.points}/{t.max_points}]")
+        verdict = "通过 PASS" if t.passed else "未通过 FAIL"
+        lines.append(f"  {verdict}  {t.name}  [{t.points}/{t.max_points}]")
         if t.message:
             lines.append(f"        {t.message}")
-    lines.append(f"Total: {result.points}/{result.max_points} points")
+    lines.append(f"得分 Total：{result.points}/{result.max_points} 分")
     return "\n".join(lines)
 
 
 def check(question_id: str, answer: Any) -> None:
-    """Run the tests of exercise ``question_id`` on ``answer`` and print PASS/FAIL per test.
+    """Run the tests of exercise ``question_id`` on ``answer`` and print 通过/未通过 per test.
 
     Feedback only: the grader runs the tests again from outside the notebook, with new inputs.
     """
     question = find_question(question_id)
     if question is None:
-        print(f"unknown question {question_id!r}: use an id from the exercise text, e.g. '4.1'")
+        print(f"没有题号 {question_id!r}（unknown question）：请用练习中的题号，如 '4.1'")
         return
     print(format_result(question, run_question(question, local_runner(answer, question.name))))
 

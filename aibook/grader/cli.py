@@ -57,7 +57,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from aibook.device import limit_threads_of_child_processes
+from aibook.grader.reports import (
+    Student,
+    gradescope_results,
+    match_roster,
+    read_roster,
+    write_feedback,
+    write_gradescope,
+)
 from aibook.grader.session import NotebookGrade, grade_safely, kernel_env_path, shorten
+
+NOTHING = "没有找到提交的 .ipynb 文件（no notebook submitted）：请上传练习笔记本"
 
 
 def grade_all(paths: list[str], jobs: int, timeout: float = 300, call_timeout: float = 10,
@@ -91,18 +101,29 @@ def format_grade(grade: NotebookGrade) -> str:
     return "\n".join(lines)
 
 
-def write_csv(path: Path, grades: list[NotebookGrade]) -> None:
-    """One row per submission, one column per question, then total, max_score and error."""
+def write_csv(path: Path, grades: list[NotebookGrade], roster: list[Student] | None = None,
+              students: dict[str, Student] | None = None) -> None:
+    """One row per submission, one column per question, then total, max_score and error; with a
+    roster, student_id and name first and a row for every student without a submission."""
     ids: list[str] = []
     for grade in grades:
         ids += [q.id for q in grade.questions if q.id not in ids]
+    students = students or {}
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["notebook", *ids, "total", "max_score", "error"])
+        who = ["student_id", "name"] if roster is not None else []
+        writer.writerow([*who, "notebook", *ids, "total", "max_score", "error"])
         for grade in grades:
             points = {q.id: q.points for q in grade.questions}
-            writer.writerow([grade.notebook, *(points.get(i, "") for i in ids), grade.score,
-                             grade.max_score, grade.error or ""])
+            student = students.get(grade.notebook)
+            person = [student.student_id, student.name] if student else ["", ""]
+            writer.writerow([*person[: len(who)], grade.notebook, *(points.get(i, "") for i in ids),
+                             grade.score, grade.max_score, grade.error or ""])
+        submitted = {s.student_id for s in students.values()}
+        for student in roster or []:
+            if student.student_id not in submitted:
+                writer.writerow([student.student_id, student.name, "", *("" for _ in ids), 0, "",
+                                 "no submission"])
 
 
 def _positive(kind: type) -> Callable[[str], float]:
@@ -118,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m aibook.grader",
         description="Grade exercise notebooks: run each in a fresh kernel and test its answers.")
-    parser.add_argument("submissions", nargs="+", help="the learners' .ipynb files")
+    parser.add_argument("submissions", nargs="*", help="the learners' .ipynb files")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per submission per line")
     parser.add_argument("--csv", type=Path, metavar="FILE",
@@ -131,9 +152,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="submissions graded in parallel (default: one per CPU core)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the test inputs (default: a new one each run)")
+    parser.add_argument("--roster", type=Path, metavar="CSV",
+                        help="student_id,name[,file] per student: joins the grades by file name, "
+                             "else by the notebook metadata aibook.student_id")
+    parser.add_argument("--feedback", type=Path, metavar="DIR",
+                        help="write one Markdown file per submission: what check() shows, per test")
+    parser.add_argument("--gradescope", type=Path, metavar="FILE",
+                        help="write Gradescope's results.json (all submissions as one student's)")
+    parser.add_argument("--chapter", type=int, default=None,
+                        help="with --gradescope: list every question of this chapter, answered or not")
     args = parser.parse_args(argv)
+    if not args.submissions and not args.gradescope:
+        parser.error("no submissions given: name the .ipynb files to grade")
+    try:
+        roster = read_roster(args.roster) if args.roster else None
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read the roster: {exc}", file=sys.stderr)
+        return 2
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    jobs = min(args.jobs, len(args.submissions))
+    jobs = max(1, min(args.jobs, len(args.submissions)))
+    students = match_roster(args.submissions, roster) if roster else {}
     start = time.monotonic()
     grades = []
     try:
@@ -142,17 +180,32 @@ def main(argv: list[str] | None = None) -> int:
             if grade.error:
                 print(f"error: {grade.notebook}: {grade.error}", file=sys.stderr, flush=True)
             if args.json:
-                print(json.dumps(grade.to_json()), flush=True)
+                line = grade.to_json()
+                if roster is not None:
+                    student = students.get(grade.notebook)
+                    line = {"student_id": student.student_id if student else None,
+                            "name": student.name if student else None, **line}
+                print(json.dumps(line, ensure_ascii=False), flush=True)
             elif not grade.error:
                 print(format_grade(grade), flush=True)
     except KeyboardInterrupt:
         print(f"interrupted after grading {len(grades)} submissions", file=sys.stderr)
         return 130
-    if args.csv:
+    for path in args.submissions:
+        if roster is not None and path not in students:
+            print(f"warning: {path} is not on the roster (no matching file or student_id)",
+                  file=sys.stderr)
+    outputs = [(args.csv, "--csv", lambda: write_csv(args.csv, grades, roster, students)),
+               (args.feedback, "--feedback", lambda: write_feedback(args.feedback, grades, students)),
+               (args.gradescope, "--gradescope", lambda: write_gradescope(
+                   args.gradescope, gradescope_results(grades, args.chapter, "" if grades else NOTHING)))]
+    for target, option, write in outputs:
+        if target is None:
+            continue
         try:
-            write_csv(args.csv, grades)
+            write()
         except OSError as exc:
-            print(f"error: cannot write {args.csv} ({exc.strerror}): choose another --csv file",
+            print(f"error: cannot write {target} ({exc.strerror}): choose another {option}",
                   file=sys.stderr)
             return 2
     graded = sum(g.error is None for g in grades)

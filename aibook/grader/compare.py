@@ -1,4 +1,5 @@
-"""Comparing a returned value with the reference, with a message that says what differs."""
+"""Comparing a returned value with the reference, with a message that says what differs (in
+Chinese, with the English term where it helps: learners read it in ``check``)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ def compare(expected: Any, got: Any, names: tuple[str, ...] = (), rtol: float = 
     ``names`` names the parts of a tuple result (or the single result) for the message.
     """
     if isinstance(expected, tuple):
-        what = f"a tuple ({', '.join(names)})" if len(names) == len(expected) else "a tuple"
+        what = f"元组 ({', '.join(names)})" if len(names) == len(expected) else "元组"
         if not isinstance(got, (tuple, list)):
-            return f"expected {what}, got {describe(got)}"
+            return f"应返回{what}（a tuple），得到{describe(got)}"
         if len(got) != len(expected):
-            return f"expected {what} of {len(expected)} values, got {len(got)} values"
+            return f"应返回含 {len(expected)} 个值的{what}，得到 {len(got)} 个值"
         for i, (e, g) in enumerate(zip(expected, got, strict=True)):
             part = (names[i],) if len(names) == len(expected) else (f"result[{i}]",)
             if message := compare(e, g, part, rtol, atol):
@@ -35,13 +36,13 @@ def compare(expected: Any, got: Any, names: tuple[str, ...] = (), rtol: float = 
         if isinstance(got, np.generic) or (isinstance(got, np.ndarray) and got.ndim == 0):
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool):
-            return f"{label}: expected {_number(expected)}, got {describe(got)}"
+            return f"{label}：期望 {_number(expected)}，得到{describe(got)}"
         if isinstance(expected, (int, np.integer)):
             ok = got == expected
         else:
             ok = abs(got - expected) <= atol + rtol * abs(expected)
-        return "" if ok else f"{label}: expected {_number(expected)}, got {_number(got)}"
-    return "" if got == expected else f"{label}: expected {expected!r}, got {describe(got)}"
+        return "" if ok else f"{label}：期望 {_number(expected)}，得到 {_number(got)}"
+    return "" if got == expected else f"{label}：期望 {expected!r}，得到{describe(got)}"
 
 
 def _compare_arrays(expected: np.ndarray, got: Any, label: str, rtol: float, atol: float) -> str:
@@ -49,11 +50,11 @@ def _compare_arrays(expected: np.ndarray, got: Any, label: str, rtol: float, ato
         try:
             got = np.asarray(got, dtype=float)
         except (ValueError, TypeError):
-            return f"{label}: expected an array of shape {expected.shape}, got {describe(got)}"
+            return f"{label}：应为形状 {expected.shape} 的数组（array），得到{describe(got)}"
     if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
-        return f"{label}: expected an array of shape {expected.shape}, got {describe(got)}"
+        return f"{label}：应为形状 {expected.shape} 的数组（array），得到{describe(got)}"
     if got.shape != expected.shape:
-        return f"{label}: expected shape {expected.shape}, got shape {got.shape}"
+        return f"{label}：形状（shape）应为 {expected.shape}，得到 {got.shape}"
     exp, val = expected.astype(float), got.astype(float)
     with np.errstate(invalid="ignore", over="ignore"):
         excess = np.abs(val - exp) - (atol + rtol * np.abs(exp))
@@ -63,8 +64,8 @@ def _compare_arrays(expected: np.ndarray, got: Any, label: str, rtol: float, ato
         return ""
     worst = np.unravel_index(int(np.argmax(excess)), exp.shape)
     index = "[" + ", ".join(str(int(i)) for i in worst) + "]"
-    return (f"{label}: {int(bad.sum())} of {exp.size} values differ (rtol={rtol:g}, "
-            f"atol={atol:g}); at {index}: expected {_number(exp[worst])}, got {_number(val[worst])}")
+    return (f"{label}：{exp.size} 个值中有 {int(bad.sum())} 个不符（rtol={rtol:g}, atol={atol:g}）；"
+            f"{index} 处期望 {_number(exp[worst])}，得到 {_number(val[worst])}")
 
 
 @dataclass(frozen=True)
@@ -75,20 +76,20 @@ class Opaque:
 
 
 def describe(value: Any) -> str:
-    """A short description of a returned value for messages."""
+    """A short description of a returned value for messages (starts with a space or a word)."""
     if value is None or isinstance(value, bool):
-        return repr(value)
+        return f" {value!r}"
     if isinstance(value, (int, float)):
-        return _number(value)
+        return f" {_number(value)}"
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
+        return f"形状为 {value.shape} 的数组"
     if isinstance(value, tuple):
-        return f"a tuple of {len(value)} values"
+        return f"含 {len(value)} 个值的元组（tuple）"
     if isinstance(value, list):
-        return f"a list of {len(value)} values"
+        return f"含 {len(value)} 个值的列表（list）"
     if isinstance(value, Opaque):
-        return f"a {value.kind}"
-    return f"a {type(value).__name__}"
+        return f"一个 {value.kind}"
+    return f"一个 {type(value).__name__}"
 
 
 def _number(x: Any) -> str:

@@ -59,6 +59,8 @@ def from_json(obj: Any, depth: int = 0) -> Any:
         if not (isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape)):
             raise ValueError("bad array shape")
         array = np.array(obj["__ndarray__"], dtype=dtype)
+        if array.size == 0 and 0 in shape:  # tolist() of an empty (0, 4) array is just []
+            array = array.reshape(shape)
         if array.shape != tuple(shape):
             raise ValueError("array data does not match its shape")
         return array

@@ -4,6 +4,7 @@ its ``Test``s; ``run_question`` runs the tests through a runner (in-process or i
 from __future__ import annotations
 
 import copy
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from aibook.grader.compare import compare, describe, exception_line, short_repr
+from aibook.grader.mistakes import Mistake, mistakes_for
 
 # ---------------------------------------------------------------------------------------------
 # The question model
@@ -134,8 +136,15 @@ def inputs_rng(seed: int, question_id: str, test_index: int) -> np.random.Genera
     return np.random.default_rng([seed, zlib.crc32(f"{question_id}/{test_index}".encode())])
 
 
-def run_question(question: Question, run: Runner, seed: int = 0) -> QuestionResult:
-    """Run every test of ``question`` through ``run`` and score the outcomes against the reference."""
+def run_question(question: Question, run: Runner, seed: int = 0,
+                 mistakes: tuple[Mistake, ...] | None = None) -> QuestionResult:
+    """Run every test of ``question`` through ``run`` and score the outcomes against the reference.
+
+    A failing call whose outcome matches a catalogued ``mistakes`` entry is told that mistake's
+    name instead of the test's generic hint (default: the catalogue of ``question.id``).
+    """
+    if mistakes is None:
+        mistakes = mistakes_for(question.id)
     results: list[TestResult] = []
     for index, test in enumerate(question.tests):
         calls = test.calls(inputs_rng(seed, question.id, index))
@@ -146,55 +155,57 @@ def run_question(question: Question, run: Runner, seed: int = 0) -> QuestionResu
         if index == 0 and (stub := _unanswered(question, outcomes)):
             return QuestionResult(question.id, question.name, 0, question.points, stub)
         try:
-            message = _judge(question, test, calls, outcomes)
+            message = _judge(question, test, calls, outcomes, mistakes)
         except Exception as exc:  # a bug in the bank must not stop the other tests
-            message = f"grader error ({exception_line(exc)}): please report it"
+            message = f"评分器出错（grader error: {exception_line(exc)}），请报告这个问题"
         results.append(TestResult(test.name, 0 if message else test.points, test.points,
                                   message or ""))
     failed = [r for r in results if not r.passed]
     summary = "; ".join(f"{r.name}: {r.message}" for r in failed)
+    passed = f"全部 {len(results)} 项测试通过（passed all {len(results)} tests）"
     return QuestionResult(question.id, question.name, sum(r.points for r in results),
-                          question.points, summary or f"passed all {len(results)} tests", results)
+                          question.points, summary or passed, results)
 
 
 def _unanswered(question: Question, outcomes: list[Outcome]) -> str:
     """A message if the first test shows the question was not attempted, else ''."""
     name = question.name
     if all(o.kind == "missing" for o in outcomes):
-        return f"not answered: the notebook defines no `{name}`"
+        return f"未作答（not answered）：笔记本里没有定义 `{name}`"
     if all(o.kind == "not_done" for o in outcomes):
-        return f"not done yet: `{name}` is still `...`"
+        return f"尚未完成（not done yet）：`{name}` 还是 `...`"
     if all(o.kind == "value" and o.value is None for o in outcomes):
-        return f"not done yet: `{name}` returns None (replace the `...` with your code)"
+        return f"尚未完成（not done yet）：`{name}` 返回了 None（把 `...` 换成你的代码）"
     return ""
 
 
-def _judge(question: Question, test: Test, calls: list[Call], outcomes: list[Outcome]) -> str:
+def _judge(question: Question, test: Test, calls: list[Call], outcomes: list[Outcome],
+           mistakes: tuple[Mistake, ...] = ()) -> str:
     """'' if every call of ``test`` gave the reference result, else what went wrong."""
     if len(outcomes) != len(calls):
-        return f"expected {len(calls)} results, got {len(outcomes)}"
-    hint = f" (hint: {test.hint})" if test.hint else ""
+        return f"应有 {len(calls)} 个结果，得到 {len(outcomes)} 个"
     for c, out in zip(calls, outcomes, strict=True):
-        where = c.describe(question.name) + ": " if len(calls) > 1 else ""
+        hint = _Hint(question, test, c, out, mistakes)
+        where = c.describe(question.name) + "：" if len(calls) > 1 else ""
         if out.kind == "missing":
-            return f"`{question.name}` is not defined"
+            return f"没有定义 `{question.name}`（not defined）"
         if out.kind == "not_done":
-            return "not done yet"
+            return "尚未完成（not done yet）"
         if out.kind == "error":
             if test.raises and test.raises in out.error_types:
                 continue
-            wanted = f"expected {test.raises}, but it " if test.raises else ""
-            return f"{where}{wanted}raised {out.error}{hint}"
+            wanted = f"应抛出 {test.raises}，但" if test.raises else ""
+            return f"{where}{wanted}抛出了 {out.error}{hint}"
         if test.raises:
-            return f"{where}expected {test.raises} to be raised, got {describe(out.value)}{hint}"
+            return f"{where}应抛出 {test.raises}（raise），却返回了{describe(out.value)}{hint}"
         expected = question.reference(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))
         message = compare(expected, out.value, names=question.outputs, rtol=test.rtol,
                           atol=test.atol)
         if message:
             return f"{where}{message}{hint}"
         if test.unmodified and (changed := _changed_argument(question, c, out.args_after)):
-            return (f"{where}changed its input `{changed}` in place: compute new arrays "
-                    f"instead of writing into the arguments{hint}")
+            return (f"{where}原地修改了输入 `{changed}`（in-place）：请计算新的数组，"
+                    f"不要写入参数{hint}")
     return ""
 
 
@@ -211,3 +222,56 @@ def _changed_argument(question: Question, c: Call, after: list | None) -> str:
     return ""
 
 
+
+
+class _Hint:
+    """The end of a failure message: the catalogued mistake the outcome matches, else the test's
+    hint; worked out only when a message is written."""
+
+    def __init__(self, question: Question, test: Test, c: Call, out: Outcome,
+                 mistakes: tuple[Mistake, ...]) -> None:
+        self.parts = (question, test, c, out, mistakes)
+
+    def __format__(self, spec: str) -> str:
+        names = _diagnose(*self.parts)
+        if names:
+            return f"（可能的错误：{'；或 '.join(names)}）"
+        hint = self.parts[1].hint
+        return f"（提示 hint: {hint}）" if hint else ""
+
+
+def _diagnose(question: Question, test: Test, c: Call, out: Outcome,
+              mistakes: tuple[Mistake, ...]) -> list[str]:
+    """Names of the catalogued mistakes that give exactly this (wrong) outcome on this call."""
+    names = []
+    for mistake in mistakes:
+        args, kwargs = copy.deepcopy(c.args), copy.deepcopy(c.kwargs)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value = mistake.answer(*args, **kwargs)
+        except Exception as exc:  # a mistake that raises matches an answer that raises the same
+            if out.kind == "error" and type(exc).__name__ in out.error_types:
+                names.append(mistake.name)
+            continue
+        if out.kind != "value":
+            continue
+        same = _same(value, out.value, test.rtol, test.atol)
+        if same and test.unmodified:  # and it changed its inputs as the answer did
+            same = _changed_argument(question, Call(tuple(args), c.kwargs), out.args_after) == ""
+        if same and mistake.name not in names:
+            names.append(mistake.name)
+    return names
+
+
+def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    """Whether two results agree, nan and inf included (a mistake's nan matches an answer's nan)."""
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
+    try:
+        x, y = np.asarray(a), np.asarray(b)
+        if x.dtype.kind in "biuf" and y.dtype.kind in "biuf":
+            return x.shape == y.shape and bool(np.allclose(y, x, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(a == b)
+    except Exception:  # values that compare only by identity
+        return False

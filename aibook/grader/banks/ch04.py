@@ -105,7 +105,10 @@ def _backward_single(rng: np.random.Generator) -> list[Call]:
 
 
 def _backward_dead(rng: np.random.Generator) -> list[Call]:
-    return [call(rng.normal(size=4), rng.normal(size=2), *_dead_layers(rng, 4, 5, 2))]
+    w1, b1, w2, b2 = _layers(rng, 4, 3, 2)
+    w1[1], b1[1], w2[0], b2[0] = 0.0, 0.0, 0.0, 0.0  # pre-activations exactly 0: ReLU'(0) = 0
+    return [call(rng.normal(size=4), rng.normal(size=2), *_dead_layers(rng, 4, 5, 2)),
+            call(rng.normal(size=4), rng.normal(size=2) + 3.0, w1, b1, w2, b2)]
 
 
 def _backward_batch(rng: np.random.Generator) -> list[Call]:
@@ -121,7 +124,7 @@ MLP_BACKWARD = Question(
         Test("one random example, layers 4 -> 3 -> 2", 2, _backward_single,
              hint="dW has the shape of W: delta (out,) times the layer input (in,), an outer product"),
         Test("dead ReLU units pass no gradient back", 2, _backward_dead,
-             hint="multiply by ReLU'(z) = 1 where z > 0, else 0, in both layers"),
+             hint="multiply by ReLU'(z) = 1 where z > 0, else 0 (also at z = 0), in both layers"),
         Test("a batch of 3 examples (gradients summed over the batch)", 2, _backward_batch,
              hint="with a batch, dW2 = delta2.T @ a1 and db2 = delta2.sum(axis=0)"),
         Test("does not modify its inputs", 1, _backward_single, unmodified=True),
@@ -245,9 +248,9 @@ MAX_POOL2D = Question(
 
 
 def _adam_case(rng: np.random.Generator, shape: tuple, t: int, zero_moments: bool = False,
-               zero_grad: bool = False, **kw: float) -> Call:
+               zero_grad: bool = False, grad_scale: float = 1.0, **kw: float) -> Call:
     theta = rng.normal(size=shape)
-    grad = np.zeros(shape) if zero_grad else rng.normal(size=shape)
+    grad = np.zeros(shape) if zero_grad else rng.normal(size=shape) * grad_scale
     m = np.zeros(shape) if zero_moments else rng.normal(size=shape) * 0.1
     v = np.zeros(shape) if zero_moments else rng.normal(size=shape) ** 2 * 0.01
     return call(theta, grad, m, v, t, **kw)
@@ -260,7 +263,8 @@ ADAM_STEP = Question(
     reference=nn.adam_step,
     tests=(
         Test("the first step, t = 1 (bias correction)", 2,
-             lambda rng: [_adam_case(rng, (5,), 1, zero_moments=True)],
+             lambda rng: [_adam_case(rng, (5,), 1, zero_moments=True),
+                          _adam_case(rng, (4,), 1, zero_moments=True, grad_scale=1e-6)],
              hint="divide m by 1 - beta1**t and v by 1 - beta2**t before the update"),
         Test("step t = 10 with running averages m and v", 2,
              lambda rng: [_adam_case(rng, (6,), 10)]),

@@ -129,7 +129,9 @@ EARLY_STOPPING = Question(
     tests=(
         Test("a noisy U-shaped validation curve", 2,
              lambda rng: [call(_u_curve(rng), 3), call(_u_curve(rng), 5),
-                          call(np.array([1.0, 0.8, 0.85, 0.9, 0.7]), 2)]),
+                          call(np.array([1.0, 0.8, 0.85, 0.9, 0.7]), 2),
+                          call(np.array([1.0, 1.1, 0.9, 1.0, 0.95, 0.8]), 2)],
+             hint="reset the count of epochs without improvement whenever the loss improves"),
         Test("a loss equal to the best is not an improvement", 2,
              lambda rng: [call(np.array([1.0, 0.5, 0.5, 0.5, 0.4]), 2),
                           call(np.array([0.9, 0.7, 0.7, 0.6]), 1)],
