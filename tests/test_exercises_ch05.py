@@ -6,7 +6,7 @@ The checks every chapter shares (sync, points, any seed, "not done") are in test
 
 from __future__ import annotations
 
-import math
+import copy
 from pathlib import Path
 
 import nbformat
@@ -15,7 +15,57 @@ import pytest
 import torch
 
 from aibook.grader.banks import ch05, find_question
-from aibook.grader.check import failing_tests
+from aibook.grader.check import failing_tests, local_runner
+from aibook.grader.mistakes import mistakes_for
+from aibook.grader.mistakes.ch05 import (
+    accuracy_by_columns,
+    accuracy_integer_division,
+    accuracy_normalising_in_place,
+    accuracy_unchecked,
+    accuracy_with_nan,
+    confusion_fancy_index_increment,
+    confusion_float_counts,
+    confusion_report_with,
+    confusion_sized_by_labels,
+    confusion_transposed,
+    confusion_unchecked,
+    cycle_from_zero,
+    cycle_peak_one_step_late,
+    cycle_round_half_up,
+    cycle_to_zero,
+    cycle_truncated_warmup,
+    cycle_unchecked,
+    eval_drop_last,
+    eval_grad_switched_off,
+    eval_normalising_in_place,
+    eval_not_restoring_mode,
+    eval_whole_input_at_once,
+    eval_with_autograd,
+    eval_without_eval_mode,
+    flattened_no_blocks_is_zero,
+    flattened_rounding,
+    flattened_times_channels,
+    flattened_true_division,
+    flattened_unchecked,
+    lr_always_linear,
+    lr_floor_ratio,
+    lr_inverted_ratio,
+    lr_sqrt_of_everything,
+    lr_unchecked,
+    normalize_each_split_by_itself,
+    normalize_in_place,
+    normalize_in_uint8,
+    normalize_one_mean_for_all_channels,
+    normalize_sample_std,
+    normalize_with_test_statistics_too,
+    report_with,
+    shape_conv_keeps_channels,
+    shape_padding_one_side,
+    shape_pool_rounds_up,
+    shape_unchecked,
+    shape_without_padding,
+)
+from aibook.grader.questions import inputs_rng, run_question
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "ch05.ipynb"
 
@@ -44,440 +94,61 @@ def test_evaluation_model_gives_different_outputs_in_train_and_eval_mode():
     assert not torch.allclose(train_out, eval_out, rtol=1e-3, atol=1e-3)
 
 
-# --- wrong answers for 5.3, through the given evaluation_report --------------------------------
+# --- 5.3 and 5.4 grade a given wrapper: the catalogue's copy agrees with the notebook's ---------
 
 
-def report_for(evaluate_logits):
-    """The answer cell's given `evaluation_report` (read from the solution notebook), calling
-    ``evaluate_logits`` instead of the solution's."""
+def _given(question_id, inner):
+    """The answer cell's given wrapper (read from the solution notebook), calling ``inner``
+    instead of the solution's function."""
     cell = next(c for c in nbformat.read(SOLUTION, as_version=4).cells
-                if c.metadata.get("aibook", {}).get("question") == "5.3")
+                if c.metadata.get("aibook", {}).get("question") == question_id)
     namespace = {"torch": torch, "np": np}
     exec(cell.source, namespace)
-    namespace["evaluate_logits"] = evaluate_logits  # looked up when the report runs
-    report = namespace["evaluation_report"]
-    report.__name__ = f"report_{evaluate_logits.__name__}"
-    return report
+    namespace["evaluate_logits" if question_id == "5.3" else "confusion_matrix"] = inner
+    return namespace[find_question(question_id).name]
 
 
-def _check_batch(batch_size):
-    if batch_size < 1:
-        raise ValueError("batch_size")
+def _outcome(function, c):
+    """What ``function`` gives on call ``c``: the error type, or the values with tensors as arrays,
+    and the arguments afterwards; the global grad mode is restored."""
+    args = copy.deepcopy(c.args)
+    try:
+        value = function(*args, **copy.deepcopy(c.kwargs))
+    except Exception as exc:  # a wrong answer may raise anything
+        return type(exc).__name__, args
+    finally:
+        torch.set_grad_enabled(True)
+    return [v.detach().numpy() if isinstance(v, torch.Tensor) else v for v in value], args
 
 
-def eval_without_eval_mode(model, x, batch_size):
-    _check_batch(batch_size)
-    with torch.inference_mode():
-        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+@pytest.mark.parametrize("mistake", mistakes_for("5.3") + mistakes_for("5.4"),
+                         ids=lambda m: m.answer.__name__)
+def test_the_catalogue_wraps_a_mistake_as_the_notebook_does(mistake):
+    qid = "5.3" if mistake in mistakes_for("5.3") else "5.4"
+    question = find_question(qid)
+    for index, test in enumerate(question.tests):
+        for c in test.calls(inputs_rng(0, qid, index)):
+            given, ours = _outcome(_given(qid, mistake.answer.inner), c), _outcome(mistake.answer, c)
+            assert repr(given) == repr(ours), (test.name, given, ours)
 
 
-def eval_not_restoring_mode(model, x, batch_size):
-    _check_batch(batch_size)
-    model.eval()
-    with torch.inference_mode():
-        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def eval_with_autograd(model, x, batch_size):
-    _check_batch(batch_size)
-    was = model.training
-    model.eval()
-    out = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
-
-
-def eval_grad_switched_off(model, x, batch_size):
-    _check_batch(batch_size)
-    was = model.training
-    model.eval()
-    torch.set_grad_enabled(False)  # never switched back on
-    out = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
-
-
-def eval_drop_last(model, x, batch_size):
-    _check_batch(batch_size)
-    was = model.training
-    model.eval()
-    with torch.inference_mode():
-        out = [model(x[b * batch_size : (b + 1) * batch_size]) for b in range(len(x) // batch_size)]
-    model.train(was)
-    return torch.cat(out)
-
-
-def eval_normalising_in_place(model, x, batch_size):
-    _check_batch(batch_size)
-    was = model.training
-    model.eval()
-    with torch.inference_mode():
-        x.sub_(0.0).mul_(2.0)  # "rescale the inputs" in place, through the shared memory
-        out = torch.cat([model(x[i : i + batch_size] / 2) for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
+@pytest.mark.parametrize("seed", (0, 7))
+@pytest.mark.parametrize("mistake", mistakes_for("5.3") + mistakes_for("5.4"),
+                         ids=lambda m: m.answer.__name__)
+def test_a_mistake_inside_the_notebook_s_wrapper_is_named_as_check_names_it(mistake, seed):
+    """``check`` runs the answer in the learner's process, where a wrong loop may leave autograd
+    off before the catalogue is tried: the mistake is still named."""
+    qid = "5.3" if mistake in mistakes_for("5.3") else "5.4"
+    question = find_question(qid)
+    result = run_question(question, local_runner(_given(qid, mistake.answer.inner), question.name),
+                          seed)
+    assert result.points < result.max_points and mistake.name in result.message, result.message
 
 
 @pytest.fixture(autouse=True)
 def _restore_grad_mode():
     yield
     torch.set_grad_enabled(True)
-
-
-# --- wrong answers for the other questions ------------------------------------------------------
-
-
-def shape_without_padding(input_shape, layers):
-    c, h, w = input_shape
-    for layer in layers:
-        if layer[0] not in ("conv", "pool"):
-            raise ValueError("kind")
-        kernel, stride = (layer[2], layer[3]) if layer[0] == "conv" else (layer[1], layer[2])
-        if stride < 1:
-            raise ValueError("stride")
-        h, w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-        if min(h, w) < 1:
-            raise ValueError("fit")
-        c = layer[1] if layer[0] == "conv" else c
-    return c, h, w
-
-
-def shape_pool_rounds_up(input_shape, layers):
-    c, h, w = input_shape
-    for layer in layers:
-        if layer[0] not in ("conv", "pool"):
-            raise ValueError("kind")
-        if layer[0] == "conv":
-            _, c, k, s, p = layer
-            if s < 1:
-                raise ValueError("stride")
-            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-        else:
-            _, k, s = layer
-            h, w = math.ceil((h - k) / s) + 1, math.ceil((w - k) / s) + 1
-        if min(h, w) < 1:
-            raise ValueError("fit")
-    return c, h, w
-
-
-def flattened_times_channels(in_channels, height, width, widths):
-    if min(in_channels, height, width, *widths) < 1 or min(height, width) < 2 ** len(widths):
-        raise ValueError("sizes")
-    size = in_channels * (height >> len(widths)) * (width >> len(widths))
-    return size * widths[-1] if widths else size
-
-
-def flattened_rounding(in_channels, height, width, widths):
-    if min(in_channels, height, width, *widths) < 1 or min(height, width) < 2 ** len(widths):
-        raise ValueError("sizes")
-    f = 2 ** len(widths)
-    return (widths[-1] if widths else in_channels) * round(height / f) * round(width / f)
-
-
-def confusion_transposed(y_true, y_pred, num_classes):
-    if len(y_true) != len(y_pred) or min(y_true.min(), y_pred.min()) < 0 or max(
-            y_true.max(), y_pred.max()) >= num_classes:
-        raise ValueError("labels")
-    counts = np.zeros((num_classes, num_classes), dtype=int)
-    np.add.at(counts, (y_pred, y_true), 1)
-    return counts
-
-
-def confusion_sized_by_labels(y_true, y_pred, num_classes):
-    if len(y_true) != len(y_pred) or min(y_true.min(), y_pred.min()) < 0 or max(
-            y_true.max(), y_pred.max()) >= num_classes:
-        raise ValueError("labels")
-    k = int(max(y_true.max(), y_pred.max())) + 1
-    counts = np.zeros((k, k), dtype=int)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
-
-
-def confusion_unchecked(y_true, y_pred, num_classes):
-    counts = np.zeros((num_classes, num_classes), dtype=int)
-    # -1 counts in the last row; unequal lengths are cut to the shorter one
-    for t, p in zip(y_true, y_pred, strict=False):
-        counts[t, p] += 1
-    return counts
-
-
-def _valid_cm(cm):
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or (cm < 0).any():
-        raise ValueError("cm")
-
-
-def accuracy_by_columns(cm):
-    _valid_cm(cm)
-    total = cm.sum(axis=0).astype(float)
-    return np.divide(np.diag(cm), total, out=np.zeros_like(total), where=total > 0)
-
-
-def accuracy_with_nan(cm):
-    _valid_cm(cm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.diag(cm) / cm.sum(axis=1)
-
-
-def accuracy_integer_division(cm):
-    _valid_cm(cm)
-    total = cm.sum(axis=1)
-    return np.diag(cm) // np.maximum(total, 1)
-
-
-def accuracy_normalising_in_place(cm):
-    _valid_cm(cm)
-    total = cm.sum(axis=1, keepdims=True)
-    np.divide(cm, total, out=cm, where=total > 0)
-    return np.diag(cm).copy()
-
-
-def _valid_lr(base_lr, base_batch, batch_size, rule):
-    if base_lr <= 0 or min(base_batch, batch_size) < 1 or rule not in ("linear", "sqrt"):
-        raise ValueError("bad input")
-
-
-def lr_floor_ratio(base_lr, base_batch, batch_size, rule="linear"):
-    _valid_lr(base_lr, base_batch, batch_size, rule)
-    k = batch_size // base_batch
-    return base_lr * (k if rule == "linear" else math.sqrt(k))
-
-
-def lr_always_linear(base_lr, base_batch, batch_size, rule="linear"):
-    _valid_lr(base_lr, base_batch, batch_size, rule)
-    return base_lr * batch_size / base_batch
-
-
-def lr_unchecked(base_lr, base_batch, batch_size, rule="linear"):
-    k = batch_size / base_batch
-    return base_lr * (math.sqrt(k) if rule == "sqrt" else k)
-
-
-def _valid_cycle(step, total_steps, max_lr, warmup):
-    if not (0 <= step < total_steps and max_lr > 0 and 0 < warmup < 1):
-        raise ValueError("bad input")
-
-
-def cycle_from_zero(step, total_steps, max_lr, warmup=0.25):
-    _valid_cycle(step, total_steps, max_lr, warmup)
-    warm = max(1, round(warmup * total_steps))
-    if step < warm:
-        return max_lr * step / warm
-    return max_lr * (total_steps - step) / (total_steps - warm)
-
-
-def cycle_to_zero(step, total_steps, max_lr, warmup=0.25):
-    _valid_cycle(step, total_steps, max_lr, warmup)
-    warm = max(1, round(warmup * total_steps))
-    if step < warm:
-        return max_lr * (step + 1) / warm
-    return max_lr * (total_steps - 1 - step) / (total_steps - 1 - warm + 1e-12)
-
-
-def cycle_truncated_warmup(step, total_steps, max_lr, warmup=0.25):
-    _valid_cycle(step, total_steps, max_lr, warmup)
-    warm = max(1, int(warmup * total_steps))
-    if step < warm:
-        return max_lr * (step + 1) / warm
-    return max_lr * (total_steps - step) / (total_steps - warm)
-
-
-def cycle_unchecked(step, total_steps, max_lr, warmup=0.25):
-    warm = max(1, round(warmup * total_steps))
-    if step < warm:
-        return max_lr * (step + 1) / warm
-    return max_lr * max(0.0, (total_steps - step) / max(1, total_steps - warm))
-
-
-def eval_whole_input_at_once(model, x, batch_size):
-    """Right numbers, but one call on everything: a real test set would not fit in memory."""
-    _check_batch(batch_size)
-    was = model.training
-    model.eval()
-    with torch.inference_mode():
-        out = model(x)
-    model.train(was)
-    return out
-
-
-def report_for_confusion(confusion_matrix):
-    """The answer cell's given `confusion_report`, calling ``confusion_matrix``."""
-    cell = next(c for c in nbformat.read(SOLUTION, as_version=4).cells
-                if c.metadata.get("aibook", {}).get("question") == "5.4")
-    namespace = {"np": np}
-    exec(cell.source, namespace)
-    namespace["confusion_matrix"] = confusion_matrix
-    report = namespace["confusion_report"]
-    report.__name__ = f"report_{confusion_matrix.__name__}"
-    return report
-
-
-def _valid_labels(y_true, y_pred, num_classes):
-    if len(y_true) != len(y_pred) or min(y_true.min(), y_pred.min()) < 0 or max(
-            y_true.max(), y_pred.max()) >= num_classes:
-        raise ValueError("labels")
-
-
-def confusion_float_counts(y_true, y_pred, num_classes):
-    _valid_labels(y_true, y_pred, num_classes)
-    counts = np.zeros((num_classes, num_classes))  # float64: 3.0 instead of 3
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
-
-
-def confusion_fancy_index_increment(y_true, y_pred, num_classes):
-    _valid_labels(y_true, y_pred, num_classes)
-    counts = np.zeros((num_classes, num_classes), dtype=int)
-    counts[y_true, y_pred] += 1  # a repeated (i, j) pair is counted once
-    return counts
-
-
-def shape_conv_keeps_channels(input_shape, layers):
-    c, h, w = input_shape
-    _, h, w = ch05.conv_pool_shape_reference(input_shape, layers)
-    return c, h, w
-
-
-def shape_padding_one_side(input_shape, layers):
-    c, h, w = input_shape
-    for layer in layers:
-        if layer[0] not in ("conv", "pool"):
-            raise ValueError("kind")
-        if layer[0] == "conv":
-            _, c, k, s, p = layer
-        else:
-            (_, k, s), p = layer, 0
-        if s < 1:
-            raise ValueError("stride")
-        h, w = (h + p - k) // s + 1, (w + p - k) // s + 1
-        if min(h, w) < 1:
-            raise ValueError("fit")
-    return c, h, w
-
-
-def shape_unchecked(input_shape, layers):
-    c, h, w = input_shape
-    for layer in layers:
-        if layer[0] == "conv":
-            _, c, k, s, p = layer
-        else:
-            (_, k, s), p = layer[:3], 0
-        s = max(s, 1)
-        h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    return c, h, w
-
-
-def flattened_unchecked(in_channels, height, width, widths):
-    for _ in widths:
-        height, width = height // 2, width // 2
-    return (widths[-1] if widths else in_channels) * height * width
-
-
-def flattened_no_blocks_is_zero(in_channels, height, width, widths):
-    if min(in_channels, height, width, *widths) < 1 or min(height, width) < 2 ** len(widths):
-        raise ValueError("sizes")
-    if not widths:
-        return 0
-    return widths[-1] * (height >> len(widths)) * (width >> len(widths))
-
-
-def flattened_true_division(in_channels, height, width, widths):
-    if min(in_channels, height, width, *widths) < 1 or min(height, width) < 2 ** len(widths):
-        raise ValueError("sizes")
-    f = 2 ** len(widths)
-    return (widths[-1] if widths else in_channels) * (height / f) * (width / f)
-
-
-def accuracy_unchecked(cm):
-    total = cm.sum(axis=1).astype(float)
-    return np.divide(np.diag(cm), total, out=np.zeros_like(total), where=total > 0)
-
-
-def lr_inverted_ratio(base_lr, base_batch, batch_size, rule="linear"):
-    _valid_lr(base_lr, base_batch, batch_size, rule)
-    k = base_batch / batch_size
-    return base_lr * (k if rule == "linear" else math.sqrt(k))
-
-
-def lr_sqrt_of_everything(base_lr, base_batch, batch_size, rule="linear"):
-    _valid_lr(base_lr, base_batch, batch_size, rule)
-    k = batch_size / base_batch
-    return base_lr * k if rule == "linear" else math.sqrt(base_lr * k)
-
-
-def cycle_round_half_up(step, total_steps, max_lr, warmup=0.25):
-    _valid_cycle(step, total_steps, max_lr, warmup)
-    warm = max(1, int(warmup * total_steps + 0.5))  # "rounding" as taught at school
-    if step < warm:
-        return max_lr * (step + 1) / warm
-    return max_lr * (total_steps - step) / max(1, total_steps - warm)
-
-
-def cycle_peak_one_step_late(step, total_steps, max_lr, warmup=0.25):
-    _valid_cycle(step, total_steps, max_lr, warmup)
-    warm = max(1, round(warmup * total_steps))
-    if step <= warm:
-        return max_lr * step / warm if step else max_lr / warm
-    return max_lr * (total_steps - step) / (total_steps - warm)
-
-
-def _valid_splits(train_images, test_images):
-    for images in (train_images, test_images):
-        if not isinstance(images, np.ndarray) or images.ndim != 4 or images.dtype != np.uint8:
-            raise ValueError("images")
-    if train_images.shape[1] != test_images.shape[1]:
-        raise ValueError("channels")
-
-
-def _apply(images, mean, std):
-    return (images.astype(np.float64) / 255 - mean) / std
-
-
-def normalize_with_test_statistics_too(train_images, test_images):
-    _valid_splits(train_images, test_images)
-    c = train_images.shape[1]
-    pixels = np.concatenate([train_images.transpose(1, 0, 2, 3).reshape(c, -1),
-                             test_images.transpose(1, 0, 2, 3).reshape(c, -1)], axis=1) / 255
-    mean, std = pixels.mean(axis=1).reshape(1, c, 1, 1), pixels.std(axis=1).reshape(1, c, 1, 1)
-    return _apply(train_images, mean, std), _apply(test_images, mean, std)
-
-
-def normalize_each_split_by_itself(train_images, test_images):
-    _valid_splits(train_images, test_images)
-    out = []
-    for images in (train_images, test_images):
-        x = images.astype(np.float64) / 255
-        out.append((x - x.mean(axis=(0, 2, 3), keepdims=True)) / x.std(axis=(0, 2, 3), keepdims=True))
-    return tuple(out)
-
-
-def normalize_one_mean_for_all_channels(train_images, test_images):
-    _valid_splits(train_images, test_images)
-    x = train_images.astype(np.float64) / 255
-    return _apply(train_images, x.mean(), x.std()), _apply(test_images, x.mean(), x.std())
-
-
-def normalize_sample_std(train_images, test_images):
-    _valid_splits(train_images, test_images)
-    x = train_images.astype(np.float64) / 255
-    mean, std = x.mean(axis=(0, 2, 3), keepdims=True), x.std(axis=(0, 2, 3), keepdims=True, ddof=1)
-    return _apply(train_images, mean, std), _apply(test_images, mean, std)
-
-
-def normalize_in_uint8(train_images, test_images):
-    _valid_splits(train_images, test_images)
-    x = train_images.astype(np.float64)
-    mean = x.mean(axis=(0, 2, 3), keepdims=True).astype(np.uint8)  # rounded, and uint8 wraps around
-    std = x.std(axis=(0, 2, 3), keepdims=True)
-    return (train_images - mean) / std, (test_images - mean) / std
-
-
-def normalize_in_place(train_images, test_images):
-    _valid_splits(train_images, test_images)
-    x = train_images.astype(np.float64) / 255
-    mean, std = x.mean(axis=(0, 2, 3), keepdims=True), x.std(axis=(0, 2, 3), keepdims=True)
-    out = _apply(train_images, mean, std), _apply(test_images, mean, std)
-    train_images //= 2  # "free memory" by shrinking the input
-    return out
 
 
 WRONG_ANSWERS = [
@@ -491,22 +162,22 @@ WRONG_ANSWERS = [
     ("5.2", flattened_unchecked, "an image too small for the blocks, or sizes < 1, raise ValueError"),
     ("5.2", flattened_no_blocks_is_zero, "no blocks: the image itself is flattened"),
     ("5.2", flattened_true_division, "three blocks on 28x28: pooling rounds down (28 -> 14 -> 7 -> 3)"),
-    ("5.3", report_for(eval_without_eval_mode),
+    ("5.3", report_with(eval_without_eval_mode),
      "a model in training mode: evaluate in eval mode, then switch it back"),
-    ("5.3", report_for(eval_not_restoring_mode),
+    ("5.3", report_with(eval_not_restoring_mode),
      "a model in training mode: evaluate in eval mode, then switch it back"),
-    ("5.3", report_for(eval_with_autograd), "a model in eval mode, batches that divide the data"),
-    ("5.3", report_for(eval_grad_switched_off), "a model in eval mode, batches that divide the data"),
-    ("5.3", report_for(eval_drop_last), "the last batch is smaller: no sample dropped"),
-    ("5.3", report_for(eval_normalising_in_place), "does not modify its input"),
-    ("5.3", report_for(eval_whole_input_at_once), "a model in eval mode, batches that divide the data"),
-    ("5.4", report_for_confusion(confusion_transposed), "rows are true classes, columns predicted classes"),
-    ("5.4", report_for_confusion(confusion_sized_by_labels),
+    ("5.3", report_with(eval_with_autograd), "a model in eval mode, batches that divide the data"),
+    ("5.3", report_with(eval_grad_switched_off), "a model in eval mode, batches that divide the data"),
+    ("5.3", report_with(eval_drop_last), "the last batch is smaller: no sample dropped"),
+    ("5.3", report_with(eval_normalising_in_place), "does not modify its input"),
+    ("5.3", report_with(eval_whole_input_at_once), "a model in eval mode, batches that divide the data"),
+    ("5.4", confusion_report_with(confusion_transposed), "rows are true classes, columns predicted classes"),
+    ("5.4", confusion_report_with(confusion_sized_by_labels),
      "a class absent from both labels still has a row and a column"),
-    ("5.4", report_for_confusion(confusion_unchecked),
+    ("5.4", confusion_report_with(confusion_unchecked),
      "labels outside 0..num_classes-1 or lengths that differ raise ValueError"),
-    ("5.4", report_for_confusion(confusion_float_counts), "three classes, six samples, integer counts"),
-    ("5.4", report_for_confusion(confusion_fancy_index_increment),
+    ("5.4", confusion_report_with(confusion_float_counts), "three classes, six samples, integer counts"),
+    ("5.4", confusion_report_with(confusion_fancy_index_increment),
      "three classes, six samples, integer counts"),
     ("5.5", accuracy_by_columns, "divide by the row sums (true classes), not the column sums"),
     ("5.5", accuracy_with_nan, "a class with no samples gets 0.0 (no nan, no warning)"),
