@@ -10,7 +10,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
 import aibook
+from aibook.booktools.site_tables import list_table
 
 NOT_LIBRARY = {"grader", "booktools", "grade"}  # the other two parts, and the grader's old alias
 _USE = re.compile(r"\baibook\.(\w+)|\bfrom aibook import ([\w ,]+)")
@@ -75,3 +79,25 @@ def reference(root: Path) -> list[tuple[str, str, list[int], list[Entry]]]:
         module = importlib.import_module(f"aibook.{name}")
         rows.append((name, first_line(module), use.get(name, []), public_entries(name)))
     return sorted(rows, key=lambda r: (r[2][0] if r[2] else 99, r[0]))
+
+
+class LibraryReference(SphinxDirective):
+    """``{library-reference}``: every public function and class of the learner library, one line
+    each from its docstring, grouped by module in the order the chapters first use them."""
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.srcdir)
+        out: list[nodes.Node] = []
+        for module, summary, chapters, entries in reference(root):
+            where = ("用于第 " + "、".join(map(str, chapters)) + " 章") if chapters else "供其他模块使用"
+            rows = [[f"`{e.name}`" + (" (class)" if e.kind == "class" else ""), e.summary or "—"]
+                    for e in entries]
+            source = Path(__import__(f"aibook.{module}", fromlist=["_"]).__file__)
+            header = ["name", "what it does"]
+            table = (list_table(self, source, "", "library-table", "30 70", header, rows)[1:]
+                     if rows else [nodes.paragraph(text="（只有数据，没有函数。）")])
+            title = nodes.paragraph()
+            title += nodes.strong(text=f"aibook.{module}")
+            title += nodes.Text(f"（{where}）：{summary}")
+            out += [title, *table]
+        return out

@@ -13,26 +13,11 @@ from pathlib import Path
 
 import yaml
 from docutils import nodes
-from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 from aibook.booktools.exercise_pages import ExercisePages
+from aibook.booktools.site_tables import list_table
 from aibook.booktools.typography import ChineseTypography, ChineseTypographyAfterReferences
-
-
-def list_table(directive: SphinxDirective, source: Path, summary: str, css_class: str, widths: str,
-               header: list[str], rows: list[list[str]]) -> list[nodes.Node]:
-    """A summary line and a MyST list-table of ``rows`` (cells are MyST, so roles such as {doc} work),
-    parsed in the directive's context; ``source`` is the data file, a dependency of the page."""
-    directive.env.note_dependency(str(source))
-    lines = [":::{list-table}", ":header-rows: 1", f":widths: {widths}", ":width: 100%",
-             f":class: {css_class}", ""]
-    for row in [header, *rows]:
-        lines += [f"{'*' if i == 0 else ' '} - {cell}" for i, cell in enumerate(row)]
-    lines.append(":::")
-    container = nodes.container()
-    directive.state.nested_parse(StringList(lines, source=str(source)), directive.content_offset, container)
-    return [nodes.paragraph(text=summary), *container.children]
 
 
 def _one_line(text) -> str:
@@ -133,30 +118,6 @@ class RuntimeTable(SphinxDirective):
                    f"测量环境：{record['machine']}；{record['setting']}。")
         return list_table(self, record_path, summary, "runtime-table", "62 18 20",
                           ["笔记本", "运行时间（秒）", "GPU"], rows)
-
-
-class LibraryReference(SphinxDirective):
-    """``{library-reference}``: every public function and class of the learner library, one line
-    each from its docstring, grouped by module in the order the chapters first use them."""
-
-    def run(self) -> list[nodes.Node]:
-        from aibook.booktools.library_reference import reference
-
-        root = Path(self.env.srcdir)
-        out: list[nodes.Node] = []
-        for module, summary, chapters, entries in reference(root):
-            where = ("用于第 " + "、".join(map(str, chapters)) + " 章") if chapters else "供其他模块使用"
-            rows = [[f"`{e.name}`" + (" (class)" if e.kind == "class" else ""), e.summary or "—"]
-                    for e in entries]
-            source = Path(__import__(f"aibook.{module}", fromlist=["_"]).__file__)
-            header = ["name", "what it does"]
-            table = (list_table(self, source, "", "library-table", "30 70", header, rows)[1:]
-                     if rows else [nodes.paragraph(text="（只有数据，没有函数。）")])
-            title = nodes.paragraph()
-            title += nodes.strong(text=f"aibook.{module}")
-            title += nodes.Text(f"（{where}）：{summary}")
-            out += [title, *table]
-        return out
 
 
 # The theme's English labels (hard-coded in its templates, or missing from its Chinese catalogue),
@@ -288,6 +249,8 @@ def setup(app):
     app.add_directive("errata-table", ErrataTable)
     app.add_directive("runtime-table", RuntimeTable)
     app.add_directive("glossary-table", GlossaryTable)
+    from aibook.booktools.library_reference import LibraryReference
+
     app.add_directive("library-reference", LibraryReference)
     app.add_directive("course-plan", CoursePlan)
     app.add_directive("grader-help", GraderHelp)
