@@ -2,6 +2,7 @@
 
     python benchmarks/project_cnn_ablations.py --variants book const-0.05 --seeds 0 1 2 --threads 2
     python benchmarks/project_cnn_ablations.py --report      # the table of everything measured so far
+    python benchmarks/project_cnn_ablations.py --report --variants book const-0.05   # only these rows
 
 Each (variant, seed) trains the book's recipe (``BOOK_RECIPE``, ``BOOK_EPOCHS`` epochs on the
 55,000 training images) with one change, evaluates on the 5,000 validation images after every
@@ -73,27 +74,54 @@ def run(variant: str, seed: int, dataset: str, threads: int | None, epochs: int 
             "load_average": load_average()}
 
 
-def report(path: Path = RESULTS) -> str:
+def seed_accuracies(variant: str, split: str = "val", path: Path = RESULTS, dataset: str = "fashion-mnist",
+                    epochs: int | None = None, train_size: int = 55_000) -> dict[int, float]:
+    """{seed: accuracy on ``split`` ("val" or "test")} of the stored runs of one variant (default: the
+    book's budget, ``BOOK_EPOCHS`` epochs on all 55,000 Fashion-MNIST training images)."""
+    from aibook.recipes import BOOK_EPOCHS
+
+    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return {r["seed"]: r[f"{split}_acc"] for r in runs if r["variant"] == variant and r["dataset"] == dataset
+            and r["epochs"] == (epochs or BOOK_EPOCHS) and r["train_size"] == train_size}
+
+
+def report(path: Path = RESULTS, variants: list[str] | None = None) -> str:
+    """Markdown table: per variant (in ``VARIANTS`` order), mean and range over seeds, and the
+    paired difference from the book's recipe on validation (same seed, so same initial weights)."""
     rows: dict[tuple, list[dict]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        rows.setdefault((r["dataset"], r["variant"], r["epochs"], r["train_size"]), []).append(r)
+        if variants is None or r["variant"] in variants:
+            rows.setdefault((r["dataset"], r["epochs"], r["train_size"], r["variant"]), []).append(r)
+    book_val = {(r["dataset"], r["epochs"], r["train_size"], r["seed"]): r["val_acc"]
+                for line in path.read_text(encoding="utf-8").splitlines()
+                for r in [json.loads(line)] if r["variant"] == "book"}
+    order = list(VARIANTS)
     out = ["| dataset | variant (change to the book's recipe) | seeds | validation acc. mean (min–max) "
-           "| test acc. mean (min–max) | dates |", "|---|---|---|---|---|---|"]
-    for (dataset, variant, _, _), runs in rows.items():
-        def cell(key, runs=runs):
-            v = [100 * r[key] for r in runs]
-            return f"{statistics.mean(v):.2f} % ({min(v):.2f}–{max(v):.2f})"
+           "| test acc. mean (min–max) | validation − book's, same seed, points: mean (min–max) | dates |",
+           "|---|---|---|---|---|---|---|"]
+    for key in sorted(rows, key=lambda k: (k[:3], order.index(k[3]) if k[3] in order else len(order))):
+        dataset, epochs, train_size, variant = key
+        runs = sorted(rows[key], key=lambda r: r["seed"])
+
+        def cell(values: list[float], unit: str = "") -> str:
+            return f"{statistics.mean(values):.2f}{unit} ({min(values):.2f}–{max(values):.2f})"
+        val = cell([100 * r["val_acc"] for r in runs], " %")
+        test = cell([100 * r["test_acc"] for r in runs], " %")
+        paired = [100 * (r["val_acc"] - book_val[(dataset, epochs, train_size, r["seed"])]) for r in runs
+                  if (dataset, epochs, train_size, r["seed"]) in book_val]
+        delta = "—" if variant == "book" or not paired else cell(paired)
         change = ", ".join(runs[0]["changes"]) or "none"
         dates = ", ".join(sorted({r["date"] for r in runs}))
         out.append(f"| {dataset} | {variant} ({change}) | {', '.join(str(r['seed']) for r in runs)} "
-                   f"| {cell('val_acc')} | {cell('test_acc')} | {dates} |")
+                   f"| {val} | {test} | {delta} | {dates} |")
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="*", default=["book"], choices=sorted(VARIANTS))
+    parser.add_argument("--variants", nargs="*", default=None, choices=sorted(VARIANTS),
+                        help="default: book (with --report: every variant measured)")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "cifar10"])
     parser.add_argument("--threads", type=int, default=None)
@@ -103,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="print the table of stored results and exit")
     args = parser.parse_args(argv)
     if args.report:
-        print(report(args.results))
+        print(report(args.results, args.variants))
         return 0
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    for variant in args.variants:
+    for variant in args.variants or ["book"]:
         for seed in args.seeds:
             start = time.perf_counter()
             r = run(variant, seed, args.dataset, args.threads, args.epochs, args.train_size)

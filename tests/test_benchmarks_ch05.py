@@ -51,6 +51,25 @@ def test_ablation_report_gives_mean_and_range_over_seeds(tmp_path):
     assert row in table
 
 
+def test_ablation_report_pairs_seeds_with_the_book_and_keeps_the_variants_order(tmp_path):
+    def row(variant, seed, val):
+        return {"variant": variant, "changes": project_cnn_ablations.VARIANTS[variant], "seed": seed,
+                "dataset": "fashion-mnist", "epochs": 5, "train_size": 55000, "val_acc": val,
+                "test_acc": 0.9, "date": "2026-12-01"}
+    rows = [row("flip", 1, 0.915), row("book", 0, 0.90), row("flip", 0, 0.89), row("book", 1, 0.92),
+            row("const-0.05", 0, 0.91)]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    lines = project_cnn_ablations.report(path).splitlines()[2:]
+    assert [line.split(" | ")[1].split(" (")[0] for line in lines] == ["book", "const-0.05", "flip"]
+    assert "| — |" in lines[0]
+    assert "| 1.00 (1.00–1.00) |" in lines[1]  # 0.91 - 0.90 on seed 0
+    assert "| -0.75 (-1.00–-0.50) |" in lines[2]  # seed 0: -1.0, seed 1: -0.5
+    assert project_cnn_ablations.seed_accuracies("flip", "val", path) == {1: 0.915, 0: 0.89}
+    only = project_cnn_ablations.report(path, ["book", "flip"]).splitlines()[2:]
+    assert [line.split(" | ")[1].split(" (")[0] for line in only] == ["book", "flip"]
+
+
 def test_timing_table_has_every_configuration_and_a_baseline_of_one(capsys):
     import project_cnn_timing
 
