@@ -163,7 +163,9 @@ def test_browser_print_of_a_page_wraps_code_and_keeps_figures(built):
             .filter(i => i.offsetParent === null || i.getBoundingClientRect().width < 50).length""")
         widgets = page.evaluate("""() => [...document.querySelectorAll('.cell_output')]
             .filter(o => o.querySelector('script[type*="widget-view"], .jupyter-widgets'))
-            .map(o => getComputedStyle(o, '::before').content)""")
+            .map(o => getComputedStyle(o, '::before').content)
+            .concat([...document.querySelectorAll('.aibook-frames')]  // pre-rendered sliders
+                .map(f => getComputedStyle(f, '::before').content))""")
         browser.close()
     assert not clipped, f"code clipped when printed: {clipped[:3]}"
     assert hidden_images == 0
