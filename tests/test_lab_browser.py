@@ -309,7 +309,8 @@ def test_slider_redraws_figure_with_live_kernel(page, lab):
 
     cells = load_cells(SLIDER_PAGE)
     slider_cell = next(i for i, c in enumerate(cells)
-                       if c["cell_type"] == "code" and "interact(" in source(c))
+                       if c["cell_type"] == "code"
+                       and ("interact(" in source(c) or "interact_frames(" in source(c)))
     notebook = Notebook(page, lab, SLIDER_PAGE)
     # the page is stored executed, with its widget's saved state: that slider has no kernel behind it
     notebook.forget_stored_outputs(slider_cell)
