@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aibook.booktools import nbcheck, runtimes
+from aibook.device import BLAS_THREAD_VARIABLES
 
 CHECKED_FOLDERS = ("book", "solutions")  # exercises/ are unanswered and raise on purpose
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in IPython's tracebacks
@@ -53,7 +54,7 @@ def run_command(name: str, command: list[str], env: dict[str, str], timeout: flo
 
 def child_env(device: str, threads: int) -> dict[str, str]:
     env = dict(os.environ, AIBOOK_DEVICE=device, AIBOOK_PROGRESS="0")
-    for name in ("AIBOOK_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in ("AIBOOK_NUM_THREADS", *BLAS_THREAD_VARIABLES):
         env[name] = str(threads)
     return env
 
