@@ -33,10 +33,16 @@ class ProjectData:
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.train.images.shape[1:])  # type: ignore[return-value]
 
-    def tensors(self, split: str, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised float32 images and int64 labels of ``split`` ('train', 'val', 'test')."""
+    def tensors(
+        self, split: str, device: torch.device | str = "cpu",
+        mean: torch.Tensor | None = None, std: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised float32 images and int64 labels of ``split`` ('train', 'val', 'test'); by default
+        with the training split's statistics, or with the given ``mean`` and ``std``."""
         part = {"train": self.train, "val": self.val, "test": self.test}[split]
-        x = normalize(part.images.to(device), self.mean.to(device), self.std.to(device))
+        mean = self.mean if mean is None else torch.as_tensor(mean, dtype=torch.float32)
+        std = self.std if std is None else torch.as_tensor(std, dtype=torch.float32)
+        x = normalize(part.images.to(device), mean.to(device), std.to(device))
         return x, part.labels.to(device)
 
 

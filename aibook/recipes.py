@@ -116,6 +116,15 @@ class _Segment:
             yield x, y
 
 
+def input_statistics(recipe: Recipe, data: ProjectData) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, std) a recipe normalises with, for training and evaluation alike: the training
+    split's statistics, or 0.5 per channel with ``article_normalization``."""
+    if recipe.article_normalization:
+        half = torch.full((data.input_shape[0],), 0.5)
+        return half, half
+    return data.mean, data.std
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -139,7 +148,9 @@ def train_recipe(
     model = build_model(recipe, data.input_shape, len(data.classes)).to(device)
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    x_eval, y_eval = data.tensors(eval_split, device)
+    mean, std = input_statistics(recipe, data)
+    # evaluation sees the inputs normalised exactly as training does
+    x_eval, y_eval = data.tensors(eval_split, device, mean, std)
     if recipe.channels_last:
         x_eval = x_eval.contiguous(memory_format=torch.channels_last)
     eval_loader = TensorLoader(x_eval, y_eval, batch_size=1000)
@@ -147,12 +158,9 @@ def train_recipe(
         raise ValueError(f"unknown augment {recipe.augment!r}: use 'none', 'flip', 'crop' or 'flip+crop'")
     flip, pad = "flip" in recipe.augment, recipe.crop_pad if "crop" in recipe.augment else 0
     if recipe.pipeline == "per-sample":
-        mean, std = (0.5,) * data.input_shape[0], (0.5,) * data.input_shape[0]
-        if not recipe.article_normalization:
-            mean, std = data.mean, data.std
         loader = article_loader(data.train, mean, std, recipe.batch_size, seed=seed, flip=flip, pad=pad)
     elif recipe.pipeline == "tensors":
-        x, y = data.tensors("train", device)
+        x, y = data.tensors("train", device, mean, std)
         augment = None
         if flip or pad:
             augment = functools.partial(flip_and_crop, flip=flip, pad=pad)

@@ -43,7 +43,33 @@ VARIANTS: dict[str, list[str]] = {
     "no-weight-decay": ["weight_decay=0.0"],
     "adam-1e-3": ["optimizer=adam", "lr=0.001"],
     "batch-64": ["batch_size=64", "lr=0.05"],
+    # the model x recipe 2x2: the book's recipe with the article's model, the article's recipe
+    # (its 2 epochs) with either model
+    "seed-model": ["model=seed"],
+    "article": ["model=seed", "pipeline=per-sample", "batch_size=64", "optimizer=adam", "lr=0.001",
+                "weight_decay=0.0", "schedule=constant", "channels_last=false", "label_smoothing=0.0",
+                "article_normalization=true"],
+    "article-fast-model": ["pipeline=per-sample", "batch_size=64", "optimizer=adam", "lr=0.001",
+                           "weight_decay=0.0", "schedule=constant", "channels_last=false",
+                           "label_smoothing=0.0", "article_normalization=true"],
 }
+ARTICLE_EPOCHS = 2  # the article trains for 2 epochs
+EPOCHS_OF_VARIANT = {"article": ARTICLE_EPOCHS, "article-fast-model": ARTICLE_EPOCHS}
+
+
+def flip_averaged_accuracy(model, x, y, batch_size: int = 1000) -> float:
+    """Accuracy when the logits of each image and of its mirror image are averaged (test-time
+    flip augmentation; it costs a second forward pass, no training)."""
+    import torch
+
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for i in range(0, len(y), batch_size):
+            xb = x[i:i + batch_size]
+            logits = model(xb) + model(xb.flip(-1))
+            correct += (logits.argmax(1) == y[i:i + batch_size]).sum().item()
+    return correct / len(y)
 
 
 def run(variant: str, seed: int, dataset: str, threads: int | None, epochs: int | None,
@@ -51,23 +77,27 @@ def run(variant: str, seed: int, dataset: str, threads: int | None, epochs: int 
     import torch
 
     from aibook.image_data import TensorLoader, load_project_data
-    from aibook.recipes import BOOK_EPOCHS, BOOK_RECIPE, train_recipe
+    from aibook.recipes import BOOK_EPOCHS, BOOK_RECIPE, input_statistics, train_recipe
     from aibook.train import evaluate
 
     if threads:
         torch.set_num_threads(threads)
     recipe = dataclasses.replace(parse_overrides(VARIANTS[variant], BOOK_RECIPE), name=variant)
-    epochs = epochs or BOOK_EPOCHS
+    epochs = epochs or EPOCHS_OF_VARIANT.get(variant, BOOK_EPOCHS)
     data = load_project_data(dataset, val_size=5000, train_size=train_size)
     result = train_recipe(recipe, data, epochs, eval_split="val", seed=seed)
-    x_test, y_test = data.tensors("test")
-    if recipe.channels_last:
-        x_test = x_test.contiguous(memory_format=torch.channels_last)
-    _, test_acc = evaluate(result.model, TensorLoader(x_test, y_test, batch_size=1000),
+    split = {}
+    for name in ("val", "test"):
+        x, y = data.tensors(name, "cpu", *input_statistics(recipe, data))
+        split[name] = (x.contiguous(memory_format=torch.channels_last) if recipe.channels_last else x, y)
+    _, test_acc = evaluate(result.model, TensorLoader(*split["test"], batch_size=1000),
                            torch.nn.CrossEntropyLoss())
     return {"variant": variant, "changes": VARIANTS[variant], "seed": seed, "dataset": dataset,
             "epochs": epochs, "train_size": len(data.train.labels),
             "val_acc": result.history.val_acc[-1], "test_acc": test_acc,
+            "val_acc_flip_averaged": flip_averaged_accuracy(result.model, *split["val"]),
+            "test_acc_flip_averaged": flip_averaged_accuracy(result.model, *split["test"]),
+            "images_per_second": round(result.images_per_second),
             "train_seconds": round(result.train_seconds, 1),
             "date": datetime.date.today().isoformat(),
             "machine": machine_description(threads or torch.get_num_threads(), "cpu"),

@@ -62,3 +62,27 @@ def test_build_model_and_recipe_errors():
         image_data.load_project_data("mnist")
 
 
+
+
+@pytest.mark.parametrize("pipeline", ["per-sample", "tensors"])
+def test_evaluation_normalises_as_training_does(pipeline):
+    # The article's recipe trains on (x - 0.5) / 0.5; evaluating it on inputs normalised with the
+    # training split's statistics instead was a silent train/test shift.
+    import torch
+
+    from aibook.train import evaluate
+
+    data = tiny_project_data()
+    recipe = recipes.Recipe("a", model="fast", pipeline=pipeline, batch_size=16, article_normalization=True)
+    mean, std = recipes.input_statistics(recipe, data)
+    assert mean.tolist() == [0.5] and std.tolist() == [0.5]
+    x, _ = data.tensors("train", mean=mean, std=std)
+    assert x.min().item() >= -1 and x.max().item() <= 1
+    first_batch = next(iter(image_data.article_loader(data.train, mean, std, batch_size=64, shuffle=False)))[0]
+    torch.testing.assert_close(first_batch, x)
+    result = recipes.train_recipe(recipe, data, epochs=1)
+    x_val, y_val = data.tensors("val", mean=mean, std=std)
+    loader = image_data.TensorLoader(x_val, y_val, batch_size=1000)
+    assert evaluate(result.model, loader, torch.nn.CrossEntropyLoss())[1] == result.history.val_acc[-1]
+    plain = recipes.Recipe("b", model="fast", pipeline=pipeline, batch_size=16)
+    assert all(torch.equal(a, b) for a, b in zip(recipes.input_statistics(plain, data), (data.mean, data.std)))
