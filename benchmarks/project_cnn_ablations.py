@@ -4,6 +4,9 @@
     python benchmarks/project_cnn_ablations.py --report      # the table of everything measured so far
     python benchmarks/project_cnn_ablations.py --report --variants book const-0.05   # only these rows
 
+The variants ``seed-model``, ``article`` and ``article-fast-model`` fill the model × recipe 2×2
+(``--report`` prints it after the table); ``article*`` train for the article's 2 epochs.
+
 Each (variant, seed) trains the book's recipe (``BOOK_RECIPE``, ``BOOK_EPOCHS`` epochs on the
 55,000 training images) with one change, evaluates on the 5,000 validation images after every
 epoch and on the 10,000 test images once, at the end. Results are appended as JSON lines to
@@ -106,45 +109,100 @@ def run(variant: str, seed: int, dataset: str, threads: int | None, epochs: int 
 
 def seed_accuracies(variant: str, split: str = "val", path: Path = RESULTS, dataset: str = "fashion-mnist",
                     epochs: int | None = None, train_size: int = 55_000) -> dict[int, float]:
-    """{seed: accuracy on ``split`` ("val" or "test")} of the stored runs of one variant (default: the
-    book's budget, ``BOOK_EPOCHS`` epochs on all 55,000 Fashion-MNIST training images)."""
+    """{seed: accuracy on ``split`` ("val", "test", "val_acc_flip_averaged"...)} of the stored runs of one
+    variant (default: its own budget, ``BOOK_EPOCHS`` epochs for all but the article's recipe, on all
+    55,000 Fashion-MNIST training images)."""
     from aibook.recipes import BOOK_EPOCHS
 
-    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return {r["seed"]: r[f"{split}_acc"] for r in runs if r["variant"] == variant and r["dataset"] == dataset
-            and r["epochs"] == (epochs or BOOK_EPOCHS) and r["train_size"] == train_size}
+    epochs = epochs or EPOCHS_OF_VARIANT.get(variant, BOOK_EPOCHS)
+    key = split if split.endswith("averaged") else f"{split}_acc"
+    return {r["seed"]: r[key] for r in stored_runs(path)
+            if r["variant"] == variant and r["dataset"] == dataset and r["epochs"] == epochs and r["train_size"] == train_size and key in r}
+
+
+def stored_runs(path: Path = RESULTS) -> list[dict]:
+    """Every stored run; where a (dataset, epochs, train size, variant, seed) was run again, the
+    latest line wins (accuracies are deterministic on one machine, the later line has more fields)."""
+    latest: dict[tuple, dict] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        latest[(r["dataset"], r["epochs"], r["train_size"], r["variant"], r["seed"])] = r
+    return list(latest.values())
+
+
+def _mean_range(values: list[float], unit: str = "") -> str:
+    return f"{statistics.mean(values):.2f}{unit} ({min(values):.2f}–{max(values):.2f})"
 
 
 def report(path: Path = RESULTS, variants: list[str] | None = None) -> str:
     """Markdown table: per variant (in ``VARIANTS`` order), mean and range over seeds, and the
     paired difference from the book's recipe on validation (same seed, so same initial weights)."""
+    runs_all = stored_runs(path)
     rows: dict[tuple, list[dict]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
+    for r in runs_all:
         if variants is None or r["variant"] in variants:
             rows.setdefault((r["dataset"], r["epochs"], r["train_size"], r["variant"]), []).append(r)
     book_val = {(r["dataset"], r["epochs"], r["train_size"], r["seed"]): r["val_acc"]
-                for line in path.read_text(encoding="utf-8").splitlines()
-                for r in [json.loads(line)] if r["variant"] == "book"}
+                for r in runs_all if r["variant"] == "book"}
     order = list(VARIANTS)
-    out = ["| dataset | variant (change to the book's recipe) | seeds | validation acc. mean (min–max) "
-           "| test acc. mean (min–max) | validation − book's, same seed, points: mean (min–max) | dates |",
-           "|---|---|---|---|---|---|---|"]
-    for key in sorted(rows, key=lambda k: (k[:3], order.index(k[3]) if k[3] in order else len(order))):
+    out = ["| dataset | epochs | variant (change to the book's recipe) | seeds "
+           "| validation acc. mean (min–max) "
+           "| test acc. mean (min–max) | validation − book's, same seed, points: mean (min–max) "
+           "| validation, flip-averaged | dates |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    def position(key: tuple) -> tuple:
+        return key[0], key[2], order.index(key[3]) if key[3] in order else len(order), key[1]
+
+    for key in sorted(rows, key=position):
         dataset, epochs, train_size, variant = key
         runs = sorted(rows[key], key=lambda r: r["seed"])
-
-        def cell(values: list[float], unit: str = "") -> str:
-            return f"{statistics.mean(values):.2f}{unit} ({min(values):.2f}–{max(values):.2f})"
-        val = cell([100 * r["val_acc"] for r in runs], " %")
-        test = cell([100 * r["test_acc"] for r in runs], " %")
+        val = _mean_range([100 * r["val_acc"] for r in runs], " %")
+        test = _mean_range([100 * r["test_acc"] for r in runs], " %")
         paired = [100 * (r["val_acc"] - book_val[(dataset, epochs, train_size, r["seed"])]) for r in runs
                   if (dataset, epochs, train_size, r["seed"]) in book_val]
-        delta = "—" if variant == "book" or not paired else cell(paired)
+        delta = "—" if variant == "book" or not paired else _mean_range(paired)
+        flip = "—"
+        if all("val_acc_flip_averaged" in r for r in runs):
+            flip = _mean_range([100 * r["val_acc_flip_averaged"] for r in runs], " %")
         change = ", ".join(runs[0]["changes"]) or "none"
         dates = ", ".join(sorted({r["date"] for r in runs}))
-        out.append(f"| {dataset} | {variant} ({change}) | {', '.join(str(r['seed']) for r in runs)} "
-                   f"| {val} | {test} | {delta} | {dates} |")
+        seeds = ", ".join(str(r["seed"]) for r in runs)
+        out.append(f"| {dataset} | {epochs} | {variant} ({change}) | {seeds} "
+                   f"| {val} | {test} | {delta} | {flip} | {dates} |")
+    return "\n".join(out)
+
+
+TWO_BY_TWO = {("SeedCNN (the article's)", "article's recipe"): "article",
+              ("SeedCNN (the article's)", "book's recipe"): "seed-model",
+              ("FastCNN 16-32-64 (the book's)", "article's recipe"): "article-fast-model",
+              ("FastCNN 16-32-64 (the book's)", "book's recipe"): "book"}
+
+
+def two_by_two(path: Path = RESULTS, dataset: str = "fashion-mnist") -> str:
+    """Markdown table, model × recipe: validation accuracy mean (min–max) over seeds, test mean, and
+    the median training images/s; each recipe with its own epochs (article's 2, book's 5)."""
+    from aibook.recipes import BOOK_EPOCHS
+
+    runs = stored_runs(path)
+    recipes_ = ["article's recipe", "book's recipe"]
+    header = [f"{r} ({ARTICLE_EPOCHS if r.startswith('article') else BOOK_EPOCHS} epochs)" for r in recipes_]
+    out = ["| model | " + " | ".join(header) + " |", "|---|---|---|"]
+    for model in dict.fromkeys(m for m, _ in TWO_BY_TWO):
+        cells = []
+        for recipe in recipes_:
+            variant = TWO_BY_TWO[(model, recipe)]
+            epochs = EPOCHS_OF_VARIANT.get(variant, BOOK_EPOCHS)
+            mine = [r for r in runs if r["variant"] == variant and r["dataset"] == dataset
+                    and r["train_size"] == 55_000 and r["epochs"] == epochs]
+            if not mine:
+                cells.append("not measured")
+                continue
+            speed = [r["images_per_second"] for r in mine if "images_per_second" in r]
+            cells.append(f"val {_mean_range([100 * r['val_acc'] for r in mine], ' %')}, "
+                         f"test {statistics.mean(100 * r['test_acc'] for r in mine):.2f} %, "
+                         f"{len(mine)} seeds"
+                         + (f"; {statistics.median(speed):,.0f} images/s" if speed else ""))
+        out.append(f"| {model} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -162,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report:
         print(report(args.results, args.variants))
+        print()
+        print(two_by_two(args.results, args.dataset))
         return 0
     args.results.parent.mkdir(parents=True, exist_ok=True)
     for variant in args.variants or ["book"]:
