@@ -117,7 +117,8 @@ def seed_accuracies(variant: str, split: str = "val", path: Path = RESULTS, data
     epochs = epochs or EPOCHS_OF_VARIANT.get(variant, BOOK_EPOCHS)
     key = split if split.endswith("averaged") else f"{split}_acc"
     return {r["seed"]: r[key] for r in stored_runs(path)
-            if r["variant"] == variant and r["dataset"] == dataset and r["epochs"] == epochs and r["train_size"] == train_size and key in r}
+            if (r["variant"], r["dataset"], r["epochs"], r["train_size"]) == (variant, dataset, epochs, train_size)
+            and key in r}
 
 
 def stored_runs(path: Path = RESULTS) -> list[dict]:
