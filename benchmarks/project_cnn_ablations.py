@@ -116,9 +116,9 @@ def seed_accuracies(variant: str, split: str = "val", path: Path = RESULTS, data
 
     epochs = epochs or EPOCHS_OF_VARIANT.get(variant, BOOK_EPOCHS)
     key = split if split.endswith("averaged") else f"{split}_acc"
+    wanted = (variant, dataset, epochs, train_size)
     return {r["seed"]: r[key] for r in stored_runs(path)
-            if (r["variant"], r["dataset"], r["epochs"], r["train_size"]) == (variant, dataset, epochs, train_size)
-            and key in r}
+            if (r["variant"], r["dataset"], r["epochs"], r["train_size"]) == wanted and key in r}
 
 
 def stored_runs(path: Path = RESULTS) -> list[dict]:
