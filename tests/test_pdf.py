@@ -170,3 +170,19 @@ def test_browser_print_of_a_page_wraps_code_and_keeps_figures(built):
     assert not clipped, f"code clipped when printed: {clipped[:3]}"
     assert hidden_images == 0
     assert widgets and all("交互图" in w for w in widgets), widgets
+
+
+def test_quiz_answers_follow_the_questions(built, text):
+    """On paper nothing can be clicked open: each quiz prints its answers after its last question."""
+    from aibook.booktools.quizzes import page_quizzes
+
+    quizzes = {doc: page_quizzes(ROOT, doc) for doc, _ in documents(built[1])}
+    quizzes = {doc: questions for doc, questions in quizzes.items() if questions}
+    assert quizzes, "no page of this PDF has a self-check quiz"
+    assert text.count("本节自测答案") == len(quizzes)
+    for doc, questions in quizzes.items():
+        for q in questions:
+            why = q.explanation if q.kind == "numeric" else next(o.why for o in q.options if o.correct)
+            start = re.sub(r"\s+", "", re.sub(r"[`*$\\]", "", why))[:12]
+            prompt = re.sub(r"\s+", "", re.sub(r"[`*$\\]", "", q.prompt))[:12]
+            assert text.index(prompt) < text.index(start, text.index(prompt)), f"{doc}: answer to '{prompt}'"

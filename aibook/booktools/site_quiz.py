@@ -73,20 +73,19 @@ def render_quiz(questions: list[Question], docname: str) -> str:
             f"{items}</section>")
 
 
-def _note_quiz_file(app, doctree) -> None:
+def _add_quiz(app, doctree) -> None:
+    """Append the page's quiz at read time, so that every HTML builder gets it: the website's pages
+    and the single page the PDF is printed from (singlehtml resolves only its root document)."""
     docname = app.env.docname
     page = docname.rsplit("/", 1)[-1]
-    if docname.startswith("book/") and page[:2].isdigit():
-        path = quiz_file(Path(app.srcdir), int(page[:2]))
-        if path.is_file():
-            app.env.note_dependency(str(path))
-
-
-def _append_quiz(app, doctree, docname) -> None:
-    if app.builder.format != "html":
+    if not (docname.startswith("book/") and page[:2].isdigit()):
         return
+    path = quiz_file(Path(app.srcdir), int(page[:2]))
+    if not path.is_file():
+        return
+    app.env.note_dependency(str(path))
     questions = page_quizzes(Path(app.srcdir), docname)
-    if not questions:
+    if not questions or app.builder.format != "html":
         return
     sections = [n for n in doctree.children if isinstance(n, nodes.section)]
     target = sections[-1] if sections else doctree
@@ -96,6 +95,5 @@ def _append_quiz(app, doctree, docname) -> None:
 def setup(app):
     app.add_css_file("aibook-quiz.css")
     app.add_js_file("aibook-quiz.js", defer="defer")
-    app.connect("doctree-read", _note_quiz_file)
-    app.connect("doctree-resolved", _append_quiz)
+    app.connect("doctree-read", _add_quiz)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

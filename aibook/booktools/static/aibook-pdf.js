@@ -2,6 +2,8 @@
 // 1. Sphinx's singlehtml nests every page one level below its parent (a section's title ends up as
 //    h4): give chapters h1, sections h2 and so on, so the PDF outline reads chapter > section.
 // 2. Add a title page (version = git commit and date) and a table of contents.
+//    Each self-check quiz keeps its questions; its answers (hidden behind a click on the website)
+//    are gathered after the last question, so a reader of paper can try first, then check.
 // 3. Wait until MathJax, the fonts and every image are done.
 // Returns the outline (id, level, title); window.aibookPdfPageNumbers(pages) later writes the
 // page numbers of the first print into the TOC.
@@ -42,6 +44,20 @@ async ({ title, version, levels, self }) => {
     const doc = marker.id.slice("document-".length);
     const section = marker.nextElementSibling;
     if (section && levels[doc] === 1) section.classList.add("aibook-pdf-chapter");
+  }
+
+  // -- quizzes: answers after the questions --------------------------------------------------------
+  for (const quiz of article.querySelectorAll("section.aibook-quiz")) {
+    const answers = document.createElement("div");
+    answers.className = "aibook-pdf-quiz-answers";
+    answers.innerHTML = "<p class='aibook-pdf-quiz-answers-title'>本节自测答案</p><ol></ol>";
+    for (const details of quiz.querySelectorAll("details.aibook-quiz-answer")) {
+      const item = document.createElement("li");
+      item.append(...[...details.childNodes].filter((n) => n.nodeName !== "SUMMARY"));
+      answers.querySelector("ol").append(item);
+      details.remove();
+    }
+    quiz.append(answers);
   }
 
   // -- 2. title page, table of contents, one anchor per outline heading ----------------------------
