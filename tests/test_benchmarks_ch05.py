@@ -97,3 +97,16 @@ def test_ablation_runs_repeated_keep_the_latest_and_fill_the_two_by_two(tmp_path
     assert "val 88.00 % (88.00–88.00), test 90.00 %, 1 seeds; 10 images/s" in table[2]
     assert "not measured" in table[2]  # the book's recipe on SeedCNN
     assert table[3].endswith("val 91.00 % (90.00–92.00), test 90.00 %, 2 seeds; 200 images/s |")
+
+
+def test_several_seeds_print_one_summary_with_the_goal(tmp_path, monkeypatch, capsys):
+    write_cifar(tmp_path / "cifar10" / "cifar-10-batches-py", per_batch=64)
+    monkeypatch.setenv("AIBOOK_DATA", str(tmp_path))
+    argv = ["--dataset", "cifar10", "--seeds", "0", "1", "--only", "book", "--book-epochs", "1",
+            "--evals-per-epoch", "1", "--val-size", "16", "--threads", "1"]
+    assert project_cnn.main(argv) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| book |")]
+    assert [row.split(" | ")[1] for row in rows] == ["0", "1"]
+    assert "| book: mean (min–max) over 2 seeds |" in out
+    assert "goal: book reaches >= 92% final test accuracy within 30 s of training: 0 of 2 seeds" in out
