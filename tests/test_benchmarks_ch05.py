@@ -1,6 +1,5 @@
 """Chapter 5 benchmark scripts: options and output on tiny synthetic data (no timing is judged)."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -8,7 +7,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import project_cnn  # noqa: E402
-import project_cnn_ablations  # noqa: E402
 from test_data import write_cifar  # noqa: E402
 
 from aibook.recipes import BOOK_RECIPE  # noqa: E402
@@ -40,36 +38,6 @@ def test_seed_changes_the_run_and_same_seed_repeats_it(tmp_path, monkeypatch):
     assert runs[0]["final_accuracy"] == runs[1]["final_accuracy"]
 
 
-def test_ablation_report_gives_mean_and_range_over_seeds(tmp_path):
-    rows = [{"variant": "book", "changes": [], "seed": s, "dataset": "fashion-mnist", "epochs": 5,
-             "train_size": 55000, "val_acc": v, "test_acc": t, "date": "2026-12-01"}
-            for s, v, t in [(0, 0.90, 0.91), (1, 0.92, 0.93), (2, 0.94, 0.92)]]
-    path = tmp_path / "r.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    table = project_cnn_ablations.report(path)
-    row = "| fashion-mnist | 5 | book (none) | 0, 1, 2 | 92.00 % (90.00–94.00) | 92.00 % (91.00–93.00) |"
-    assert row in table
-
-
-def test_ablation_report_pairs_seeds_with_the_book_and_keeps_the_variants_order(tmp_path):
-    def row(variant, seed, val):
-        return {"variant": variant, "changes": project_cnn_ablations.VARIANTS[variant], "seed": seed,
-                "dataset": "fashion-mnist", "epochs": 5, "train_size": 55000, "val_acc": val,
-                "test_acc": 0.9, "date": "2026-12-01"}
-    rows = [row("flip", 1, 0.915), row("book", 0, 0.90), row("flip", 0, 0.89), row("book", 1, 0.92),
-            row("const-0.05", 0, 0.91)]
-    path = tmp_path / "r.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    lines = project_cnn_ablations.report(path).splitlines()[2:]
-    assert [line.split(" | ")[2].split(" (")[0] for line in lines] == ["book", "const-0.05", "flip"]
-    assert "| — |" in lines[0]
-    assert "| 1.00 (1.00–1.00) |" in lines[1]  # 0.91 - 0.90 on seed 0
-    assert "| -0.75 (-1.00–-0.50) |" in lines[2]  # seed 0: -1.0, seed 1: -0.5
-    assert project_cnn_ablations.seed_accuracies("flip", "val", path) == {1: 0.915, 0: 0.89}
-    only = project_cnn_ablations.report(path, ["book", "flip"]).splitlines()[2:]
-    assert [line.split(" | ")[2].split(" (")[0] for line in only] == ["book", "flip"]
-
-
 def test_timing_table_has_every_configuration_and_a_baseline_of_one(capsys):
     import project_cnn_timing
 
@@ -79,24 +47,6 @@ def test_timing_table_has_every_configuration_and_a_baseline_of_one(capsys):
     assert rows[0].endswith("| 1.00× (1.00–1.00) |")
 
 
-def test_ablation_runs_repeated_keep_the_latest_and_fill_the_two_by_two(tmp_path):
-    def row(variant, seed, val, epochs=5, **extra):
-        return {"variant": variant, "changes": project_cnn_ablations.VARIANTS[variant], "seed": seed,
-                "dataset": "fashion-mnist", "epochs": epochs, "train_size": 55000, "val_acc": val,
-                "test_acc": 0.9, "date": "2026-12-01", **extra}
-    rows = [row("book", 0, 0.90), row("book", 0, 0.90, val_acc_flip_averaged=0.91, images_per_second=100),
-            row("book", 1, 0.92, val_acc_flip_averaged=0.93, images_per_second=300),
-            row("article", 0, 0.88, epochs=2, images_per_second=10), row("article", 0, 0.70, epochs=5)]
-    path = tmp_path / "r.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert len(project_cnn_ablations.stored_runs(path)) == 4  # the repeated book seed 0 counted once
-    book = next(line for line in project_cnn_ablations.report(path).splitlines() if "| book (none) |" in line)
-    assert "| 0, 1 | 91.00 % (90.00–92.00) |" in book and "| 92.00 % (91.00–93.00) |" in book
-    table = project_cnn_ablations.two_by_two(path).splitlines()
-    assert table[2].startswith("| SeedCNN")
-    assert "val 88.00 % (88.00–88.00), test 90.00 %, 1 seeds; 10 images/s" in table[2]
-    assert "not measured" in table[2]  # the book's recipe on SeedCNN
-    assert table[3].endswith("val 91.00 % (90.00–92.00), test 90.00 %, 2 seeds; 200 images/s |")
 
 
 def test_several_seeds_print_one_summary_with_the_goal(tmp_path, monkeypatch, capsys):
