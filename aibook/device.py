@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
@@ -68,6 +69,9 @@ def setup_notebook(seed: int = 0) -> torch.device:
         torch.set_num_threads(int(threads))
     np.set_printoptions(precision=4, suppress=True, linewidth=100)
     torch.set_printoptions(precision=4, sci_mode=False, linewidth=100)
+    # scikit-learn's MLP catches KeyboardInterrupt, warns and returns a half-trained model; a kernel
+    # interrupt (a stop button, or a test runner's cell timeout) must stop the cell instead
+    warnings.filterwarnings("error", message="Training interrupted by user")
     try:
         import matplotlib as mpl
 

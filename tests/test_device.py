@@ -62,3 +62,23 @@ def test_child_processes_get_one_thread_unless_the_user_chose(monkeypatch):
     names = ("AIBOOK_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
     assert [os.environ[n] for n in names] == ["1"] * 3
     assert os.environ["MKL_NUM_THREADS"] == "4"
+
+
+def test_an_interrupted_sklearn_fit_stops_the_cell_instead_of_returning_a_half_trained_model():
+    # Under load a stalled kernel hits nbval's cell timeout; the interrupt lands in MLPClassifier.fit,
+    # which swallows KeyboardInterrupt and returns after a few iterations: a silent wrong result.
+    import os
+    import signal
+    import threading
+    import warnings
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.neural_network import MLPClassifier
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x = (x - x.mean(0)) / x.std(0)
+    with warnings.catch_warnings():
+        setup_notebook()
+        threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(UserWarning, match="Training interrupted by user"):
+            MLPClassifier(hidden_layer_sizes=(32,), max_iter=2000, random_state=0).fit(x, y)
