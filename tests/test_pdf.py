@@ -186,3 +186,18 @@ def test_quiz_answers_follow_the_questions(built, text):
             start = re.sub(r"\s+", "", re.sub(r"[`*$\\]", "", why))[:12]
             prompt = re.sub(r"\s+", "", re.sub(r"[`*$\\]", "", q.prompt))[:12]
             assert text.index(prompt) < text.index(start, text.index(prompt)), f"{doc}: answer to '{prompt}'"
+
+
+def test_links_to_pages_the_pdf_leaves_out_are_named_in_words(text):
+    from docutils import nodes
+
+    from aibook.booktools.sphinx_ext import unbuilt_exercise_reference
+
+    def xref(target, reftype="doc"):
+        return {"reftype": reftype, "reftarget": target}
+    named = unbuilt_exercise_reference(None, None, xref("../../exercises/ch02"), nodes.Text("x"))
+    assert named.astext() == "第 2 章的练习（在网站上和笔记本包里）"
+    assert "参考答案" in unbuilt_exercise_reference(None, None, xref("/solutions/ch09"), None).astext()
+    assert unbuilt_exercise_reference(None, None, xref("book/04_math/index"), None) is None
+    assert unbuilt_exercise_reference(None, None, xref("exercises/ch02", "ref"), None) is None
+    assert "exercises/ch" not in text and "solutions/ch" not in text

@@ -228,6 +228,19 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
     scripts[:] = unique
 
 
+UNBUILT_PAGE = re.compile(r"(?:^|/)(exercises|solutions)/ch(\d+)$")
+
+
+def unbuilt_exercise_reference(app, env, node, contnode):
+    """A link to a chapter's exercises or answer key from a build that leaves them out (the PDF):
+    name them in words instead of printing the raw path ("../../exercises/ch02")."""
+    match = UNBUILT_PAGE.search(node.get("reftarget", "")) if node.get("reftype") == "doc" else None
+    if match is None:
+        return None
+    what = "练习" if match.group(1) == "exercises" else "参考答案"
+    return nodes.inline(text=f"第 {int(match.group(2))} 章的{what}（在网站上和笔记本包里）")
+
+
 def _default_mode(app, pagename, templatename, context, doctree) -> None:
     context.setdefault("default_mode", "auto")
     if not context["default_mode"]:
@@ -261,5 +274,6 @@ def setup(app):
     app.add_css_file("aibook.css")
     app.add_js_file("aibook.js")
     app.connect("html-page-context", _default_mode)
+    app.connect("missing-reference", unbuilt_exercise_reference)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
