@@ -45,7 +45,6 @@ ARTICLE_EPOCHS = 2  # the article trains for 2 epochs
 EPOCHS_OF_VARIANT = {"article": ARTICLE_EPOCHS, "article-fast-model": ARTICLE_EPOCHS}
 
 
-
 def seed_accuracies(variant: str, split: str = "val", path: Path = RESULTS, dataset: str = "fashion-mnist",
                     epochs: int | None = None, train_size: int = 55_000) -> dict[int, float]:
     """{seed: accuracy on ``split`` ("val", "test", "val_acc_flip_averaged"...)} of the stored runs of one
@@ -96,6 +95,7 @@ def report(path: Path = RESULTS, variants: list[str] | None = None, every_budget
            "| test acc. mean (min–max) | validation − book's, same seed, points: mean (min–max) "
            + ("| validation, flip-averaged " if flip_averaged else "") + "| dates |",
            "|" + "---|" * (9 if flip_averaged else 8)]
+
     def position(key: tuple) -> tuple:
         return key[0], key[2], order.index(key[3]) if key[3] in order else len(order), key[1]
 

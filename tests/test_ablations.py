@@ -83,3 +83,21 @@ def test_report_shows_other_budgets_only_when_asked(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert len(ablations.report(path).splitlines()) == 3  # header, rule, the book's own budget
     assert len(ablations.report(path, every_budget=True).splitlines()) == 5
+
+
+def test_the_article_variants_spell_the_articles_recipe():
+    # the 2x2's "article" rows are written as changes to the book's recipe; they must not drift
+    # from aibook.recipes.ARTICLE_RECIPE
+    import dataclasses
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from project_cnn import parse_overrides
+
+    from aibook.recipes import ARTICLE_RECIPE, BOOK_RECIPE
+
+    article = parse_overrides(ablations.VARIANTS["article"], BOOK_RECIPE)
+    fast = parse_overrides(ablations.VARIANTS["article-fast-model"], BOOK_RECIPE)
+    same_but_name = dataclasses.replace(ARTICLE_RECIPE, name=BOOK_RECIPE.name, widths=BOOK_RECIPE.widths)
+    assert article == same_but_name  # widths unused by SeedCNN
+    assert fast == dataclasses.replace(same_but_name, model=BOOK_RECIPE.model)
