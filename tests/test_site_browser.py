@@ -75,13 +75,8 @@ def browser():
         b.close()
 
 
-def open_offline(browser, url: str):
-    """Open url with every non-local request blocked and recorded; return page and logs."""
-    page = browser.new_page()
-    external, errors = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
+def offline_route(external: list[str]):
+    """A route handler that lets local requests through and blocks (and records in `external`) the rest."""
     def route(r):
         host = urlparse(r.request.url).hostname
         if r.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
@@ -90,7 +85,16 @@ def open_offline(browser, url: str):
             external.append(r.request.url)
             r.abort()
 
-    page.route("**/*", route)
+    return route
+
+
+def open_offline(browser, url: str):
+    """Open url with every non-local request blocked and recorded; return page and logs."""
+    page = browser.new_page()
+    external, errors = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", offline_route(external))
     page.goto(url, wait_until="networkidle")
     return page, external, errors
 

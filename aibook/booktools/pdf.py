@@ -35,19 +35,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-b
                  "--disable-component-update", "--disable-sync"]
 # Parts of _toc.yml left out of the PDF: exercises are meant to be run, answer keys stay online.
 SKIPPED_PARTS = ("练习", "参考答案")
+# Pages that only work in a browser: the learner's own progress (localStorage) has nothing to print.
+SKIPPED_FILES = ("book/progress",)
 HANG = 1800  # seconds: stops a hang only; the whole book takes a few minutes even on a busy machine
 FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 
 
 def pdf_toc(root: Path = ROOT, only: list[str] | None = None) -> dict:
-    """_toc.yml without the exercise and answer-key parts; with `only`, just those chapters."""
+    """_toc.yml without the exercise and answer-key parts and the browser-only pages; with `only`,
+    just those chapters."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     parts = []
     for part in toc["parts"]:
         if part.get("caption") in SKIPPED_PARTS:
             continue
-        chapters = [c for c in part["chapters"] if only is None or c["file"] in only]
+        chapters = [c for c in part["chapters"]
+                    if c["file"] not in SKIPPED_FILES and (only is None or c["file"] in only)]
         if chapters:
             parts.append({**part, "chapters": chapters})
     return {**toc, "parts": parts}
