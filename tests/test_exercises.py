@@ -21,6 +21,7 @@ from aibook.booktools.exercise_notebooks import (
 )
 from aibook.booktools.exercise_notebooks import main as exercises_main
 from aibook.booktools.exercise_points import MARK, check_items, fix_line
+from aibook.booktools.publish import repository_url
 from aibook.grader.banks import banks, find_question
 from aibook.grader.check import failing_tests, local_runner
 from aibook.grader.mistakes.ch04 import (
@@ -42,9 +43,10 @@ MIN_QUESTIONS = {2: 8, 3: 8, 8: 4}  # what each chapter's issue asks for; 6 othe
 # names the answers may use besides their own code (each chapter's first cell imports them)
 ANSWER_PREAMBLE = ("import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
                    "from aibook.autograd import Value")
-SETUP_CELL = '''import sys
+REPOSITORY_URL = repository_url()
+SETUP_CELL = f'''import sys
 if "google.colab" in sys.modules:  # on Colab only: install the book's helper package
-    %pip install -q "aibook @ git+https://github.com/aibook-org/ai-large-models-book"
+    %pip install -q "aibook @ git+{REPOSITORY_URL}"
 
 import aibook
 device = aibook.setup_notebook(seed=0)

@@ -155,6 +155,16 @@ def test_browser_print_of_a_page_wraps_code_and_keeps_figures(built):
         page = browser.new_page(viewport={"width": 800, "height": 1000})
         page.goto(f"{url}/aibook-print.html", wait_until="networkidle")
         page.emulate_media(media="print")
+        # measure only what has arrived: every figure loaded and decoded (an image still loading has
+        # no size yet and would count as hidden on a busy machine), the fonts ready
+        broken = page.evaluate("""async () => {
+            const images = [...document.querySelectorAll('.cell_output img')];
+            images.forEach(i => { i.loading = 'eager'; });
+            await Promise.all(images.map(i => i.decode().catch(() => null)));
+            await document.fonts.ready;
+            return images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80));
+        }""")
+        assert broken == [], f"figures that did not load: {broken[:3]}"
         assert page.locator("link[href*='aibook-print.css']").count() == 1
         clipped = page.evaluate("""() => [...document.querySelectorAll('pre')]
             .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)

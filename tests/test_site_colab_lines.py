@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from aibook.booktools import nbcheck
+from aibook.booktools.publish import repository_url
 from aibook.booktools.site_colab_lines import without_colab_install
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUP = '''import sys
+REPOSITORY_URL = repository_url()
+SETUP = f'''import sys
 if "google.colab" in sys.modules:  # on Colab only: install the book's helper package
-    %pip install -q "aibook @ git+https://github.com/aibook-org/ai-large-models-book"
+    %pip install -q "aibook @ git+{REPOSITORY_URL}"
 
 import aibook
 device = aibook.setup_notebook(seed=0)

@@ -137,7 +137,8 @@ def test_menu_button_opens_the_chapter_list(browser, server, width, scheme):  # 
         page.wait_for_function("document.querySelector('#pst-primary-sidebar')"
                                ".classList.contains('pst-sidebar-hidden')", timeout=5_000)
         button.click()
-        page.wait_for_timeout(400)
+        page.wait_for_function("!document.querySelector('#pst-primary-sidebar')"
+                               ".classList.contains('pst-sidebar-hidden')", timeout=5_000)
         assert "pst-sidebar-hidden" not in (sidebar.get_attribute("class") or "")
     page.close()
 

@@ -1,4 +1,5 @@
-"""Sphinx extension: print styles on every page, and on the home page links to the take-away formats.
+"""Sphinx extension: print styles on every page, on the home page links to the take-away formats, and
+the repository's address in the footer taken from _config.yml's ``repository`` (set there only).
 
 `make pdf` writes _build/pdf/book.pdf and `make bundle` _build/bundle/aibook-notebooks.zip. When
 the website is built after them, both files are copied into the site's downloads/ folder and the
@@ -65,7 +66,18 @@ def _copy_files(app, exception) -> None:
         shutil.copyfile(path, target / name)
 
 
+def _footer_repository(app, config) -> None:
+    """The footer names the repository as {repository_url}/{repository_branch}: _config.yml sets them once."""
+    options = config.html_theme_options
+    footer = options.get("extra_footer") or ""
+    for key in ("repository_url", "repository_branch"):
+        footer = footer.replace("{" + key + "}", str(options.get(key, "")))
+    if footer:
+        options["extra_footer"] = footer
+
+
 def setup(app):
+    app.connect("config-inited", _footer_repository)
     app.add_css_file("aibook-print.css")
     app.connect("env-get-outdated", _outdated_root)
     app.connect("html-page-context", _add_links)

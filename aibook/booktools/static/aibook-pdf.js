@@ -117,8 +117,8 @@ async ({ title, version, levels, self }) => {
     await window.MathJax.startup.promise;
     await window.MathJax.typesetPromise();
   }
-  await Promise.all([...document.images].map((img) => img.complete ? null
-    : new Promise((done) => { img.addEventListener("load", done); img.addEventListener("error", done); })));
+  // decode() settles once the image is loaded and decoded (or has failed): never a fixed time
+  await Promise.all([...document.images].map((img) => { img.loading = "eager"; return img.decode().catch(() => null); }));
   await document.fonts.ready;
 
   window.aibookPdfPageNumbers = (pages) => {
