@@ -62,3 +62,46 @@ def test_every_figure_has_alt_text(path):
     absent = figure_alt.missing(nb, ALT.get(key, {}))
     assert not absent, (f"figure cells {absent} have no alt text: add them to book/figure_alt.yml and run "
                         f"'python -m aibook.booktools.figure_alt apply {key}'")
+
+
+# matplotlib calls that put text into a figure, and keywords that do so in any call (README: figure text)
+TEXT_CALLS = {"xlabel", "ylabel", "title", "suptitle", "set_xlabel", "set_ylabel", "set_title", "text",
+              "annotate", "legend", "figtext", "set_xticklabels", "set_yticklabels", "bar_label"}
+TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "labels"}
+
+
+def chinese_figure_text(source: str) -> list[str]:
+    """Chinese strings that a cell passes to matplotlib as figure text (they render as boxes where
+    no CJK font is installed, e.g. on Colab); interact_frames' reader-facing labels and alt text are not."""
+    import ast
+    import re
+
+    cjk = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+    code = "\n".join(line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
+                     else line for line in source.splitlines())  # IPython magics
+    found = []
+    for call in (n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)):
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        if name == "interact_frames":
+            continue
+        parts = list(call.args) + [k.value for k in call.keywords] if name in TEXT_CALLS else \
+            [k.value for k in call.keywords if k.arg in TEXT_KEYWORDS]
+        for part in parts:
+            for node in ast.walk(part):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and cjk.search(node.value):
+                    found.append(f"{name}(... {node.value!r})")
+    return found
+
+
+def test_chinese_figure_text_is_found_and_interact_frames_labels_are_not():
+    assert chinese_figure_text('ax.set(xlabel="step")\nplt.title("损失")\nax.plot(x, label=f"第{i}次")') \
+        == ["title(... '损失')", "plot(... '第')", "plot(... '次')"]
+    assert chinese_figure_text('_ = interact_frames(f, lr=[1, 2], labels={"lr": "学习率"}, alt="图")') == []
+
+
+@pytest.mark.parametrize("notebook", WITH_FIGURES, ids=str)
+def test_figures_keep_english_text_so_they_render_without_a_cjk_font(notebook):
+    cells = nbcheck.code_cells(nbformat.read(ROOT / notebook, as_version=4))
+    found = [f"cell {i}: {text}" for i, cell in enumerate(cells)
+             for text in chinese_figure_text(nbcheck.source(cell))]
+    assert found == [], f"{notebook}: Chinese figure text (keep English labels; README): {found}"

@@ -65,9 +65,27 @@ def test_bad_sliders_get_one_clear_error(kwargs, message):
         widgets.interact_frames(draw_line, alt="a line", **kwargs)
 
 
-def test_value_labels_are_short():
-    assert [widgets.value_label(v) for v in (0.05, 1e-3, 0.1 + 0.2, 3, "relu")] == \
-        ["0.05", "0.001", "0.3", "3", "relu"]
+def test_value_labels_are_short_and_whole_numbers_keep_every_digit():
+    import numpy as np
+
+    assert [widgets.value_label(v) for v in (0.05, 1e-3, 0.1 + 0.2, 3, "relu", 2.5e-3, True)] == \
+        ["0.05", "0.001", "0.3", "3", "relu", "0.0025", "True"]
+    # 8.3's carbon intensity: 429 g/kWh must read 429, whatever type the list holds
+    assert [widgets.value_label(v) for v in (429, 429.0, np.int64(429), np.float64(429.0), 14.8, 12000)] == \
+        ["429", "429", "429", "429", "14.8", "12000"]
+
+
+def test_slider_labels_are_the_readers_words_live_and_on_the_site(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda obj: None)
+    result = widgets.interact_frames(draw_line, slope=[1.0, 2.0], color=["C0", "C1"], alt="一条直线",
+                                     labels={"slope": "斜率", "color": "颜色"})
+    assert [w.description for w in result.widget.children[:2]] == ["斜率", "颜色"]
+    page_html = result.html
+    assert re.findall(r'class="aibook-frames-name">([^<]*)<', page_html) == ["斜率", "颜色"]
+    assert 'alt="一条直线（斜率 = 2，颜色 = C1）"' in page_html
+    assert 'data-name="slope" data-label="斜率"' in page_html  # the script keys frames by the name
+    with pytest.raises(ValueError, match="labels name no slider"):
+        widgets.interact_frames(draw_line, slope=[1.0, 2.0], alt="x", labels={"slop": "斜率"})
 
 
 def test_no_slider_page_is_left_frozen_on_the_website():

@@ -10,7 +10,7 @@
       inputs.forEach(function (input) {
         var label = data.labels[input.dataset.name][Number(input.value)];
         key.push(input.value);
-        parts.push(input.dataset.name + " = " + label);
+        parts.push((input.dataset.label || input.dataset.name) + " = " + label);
         input.setAttribute("aria-valuetext", label);
         input.parentNode.querySelector("output").textContent = label;
       });
