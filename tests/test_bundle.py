@@ -20,9 +20,13 @@ def test_bundle_holds_every_notebook_and_a_readme(tmp_path):
     expected = {f"{bundle.FOLDER}/{p.as_posix()}" for p in notebooks}
     assert expected and expected <= names
     assert not any("/solutions/" in n for n in names), "answer keys must stay out of the learners' bundle"
-    for needed in ("pyproject.toml", "requirements.txt", "aibook/__init__.py", "book/references.bib"):
+    for needed in ("pyproject.toml", "requirements.txt", "requirements-lab.txt", "aibook/__init__.py",
+                   "book/references.bib"):
         assert f"{bundle.FOLDER}/{needed}" in names
     assert "Colab" in readme and "jupyter lab" in readme and "commit abc1234" in readme
+    # the route without make or apt, the same text as on the home page (tools/check_plain_route.sh runs it)
+    assert (ROOT / bundle.PLAIN_ROUTE).read_text(encoding="utf-8") in readme
+    assert "pip install -r requirements-lab.txt" in readme and "--index-url" in readme
 
 
 def test_bundle_is_byte_identical_for_the_same_files(tmp_path):
@@ -54,3 +58,11 @@ def test_pdf_table_of_contents_leaves_out_exercises_and_answer_keys():
         "book/04_math/index": 1, **{f"book/04_math/{n}": 2 for n in
                                     ("04_1_networks", "04_2_optimization", "04_3_worked_example")}}
     assert re.fullmatch(r"commit [0-9a-f]{7,}, \d{4}-\d{2}-\d{2}", pdf.version())
+
+
+def test_the_home_page_gives_the_route_without_make_or_apt():
+    home = (ROOT / "book" / "index.md").read_text(encoding="utf-8")
+    assert "```{include} _plain_route.md" in home
+    route = (ROOT / bundle.PLAIN_ROUTE).read_text(encoding="utf-8")
+    assert "python -m venv .venv" in route and "python -m jupyter lab" in route
+    assert "://" not in route, "no mirror host is named: the reader puts in the one they can reach"

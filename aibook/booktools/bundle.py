@@ -23,6 +23,7 @@ FOLDER = "aibook-notebooks"
 BOOK_SUFFIXES = {".ipynb", ".md", ".yml", ".bib", ".json"}
 PACKAGE_SUFFIXES = {".py", ".css", ".js"}
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+PLAIN_ROUTE = "book/_plain_route.md"  # the route without make or apt: also on the home page
 
 README = """# {title}：全部笔记本 · all notebooks
 
@@ -31,18 +32,10 @@ README = """# {title}：全部笔记本 · all notebooks
 
 ## 在本机运行 · run locally
 
-需要 Python ≥ 3.11。在解压后的文件夹里：
-
-```bash
-python3 -m venv .venv
-.venv/bin/pip install -r requirements.txt   # 精确版本；或只装辅助包：.venv/bin/pip install -e .
-.venv/bin/jupyter lab                       # 打开 book/ 或 exercises/ 里的笔记本
-```
-
-`requirements.txt` 固定了 `torch==2.13.0`；只要 CPU 版时加 `--index-url https://download.pytorch.org/whl/cpu`。
-Fashion-MNIST 先从缓存目录（`$AIBOOK_DATA`，默认 `~/.cache/aibook`）找，
-再找 Debian 包 `dataset-fashion-mnist`，最后下载并核对 SHA-256。
+{plain_route}
 每个笔记本在两核 CPU 上一分钟内跑完；有 GPU 时自动使用（CUDA → MPS → CPU）。
+`requirements-lab.txt` 固定了 `torch==2.13.0`；能访问 PyTorch 的下载站时，加
+`--extra-index-url https://download.pytorch.org/whl/cpu` 可以只装较小的 CPU 版。
 
 ## 在 Colab 上运行 · run on Colab
 
@@ -61,7 +54,8 @@ def bundle_files(root: Path = ROOT) -> list[Path]:
     files = [p for p in (root / "book").rglob("*") if p.suffix in BOOK_SUFFIXES]
     files += list((root / "exercises").glob("*.ipynb"))
     files += [p for p in (root / "aibook").rglob("*") if p.suffix in PACKAGE_SUFFIXES]
-    files += [root / name for name in ("pyproject.toml", "requirements.txt", "_toc.yml")]
+    top = ("pyproject.toml", "requirements.txt", "requirements-lab.txt", "_toc.yml")
+    files += [root / name for name in top]
     skip = (".ipynb_checkpoints", "__pycache__", "_build")
     return sorted(p.relative_to(root) for p in files if p.is_file() and not any(s in p.parts for s in skip))
 
@@ -73,8 +67,9 @@ def readme(files: list[Path], version_line: str, root: Path = ROOT) -> str:
     count = {c: sum(1 for f in notebooks if f.parent.as_posix() == c) for c in chapters}
     listing = "\n".join(f"- `{c}/`: {n} 个笔记本" for c, n in count.items())
     listing += f"\n- `exercises/`: {sum(1 for f in notebooks if f.parts[0] == 'exercises')} 个练习笔记本"
+    plain_route = (root / PLAIN_ROUTE).read_text(encoding="utf-8")
     return README.format(title=config["title"], version=version_line, url=config["repository"]["url"],
-                         listing=listing)
+                         listing=listing, plain_route=plain_route)
 
 
 def write_bundle(output: Path = OUTPUT, root: Path = ROOT, version_line: str | None = None) -> list[Path]:

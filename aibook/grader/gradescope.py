@@ -56,9 +56,18 @@ exit 0
 """
 
 
+def runtime_lines(requirements: Path) -> list[str]:
+    """The lines of a requirements file, with those of the files it includes (``-r``) in their place."""
+    lines = []
+    for line in (line.strip() for line in requirements.read_text().splitlines()):
+        lines += runtime_lines(requirements.parent / line[3:].strip()) if line.startswith("-r ") else [line]
+    return lines
+
+
 def runtime_requirements(requirements: Path) -> str:
-    """The exact pins of ``RUNTIME_PINS`` from the repository's requirements.txt."""
-    lines = [line.strip() for line in requirements.read_text().splitlines()]
+    """The exact pins of ``RUNTIME_PINS`` from the repository's requirements.txt (and the files it
+    includes with ``-r``, such as requirements-lab.txt)."""
+    lines = runtime_lines(requirements)
     pins = [line for line in lines if line.split("==")[0] in RUNTIME_PINS]
     found = {pin.split("==")[0] for pin in pins}
     if found != set(RUNTIME_PINS):
