@@ -144,14 +144,14 @@ def test_answers_are_kept_and_counted_on_the_progress_page(browser, server, tmp_
     page.get_by_role("button", name="清空进度").click()
     assert progress_rows(page)[3][1] == 0 and page.locator(".aibook-progress-wrong li").count() == 0
     page.locator(".aibook-progress-import input[type=file]").set_input_files(str(saved))
-    page.wait_for_selector(".aibook-progress-status")
+    status = "() => ((document.querySelector('.aibook-progress-status') || {}).textContent || '')"
+    page.wait_for_function(f"{status}.includes('已导入')")  # the file is read asynchronously
     assert "已导入 3 条" in page.locator(".aibook-progress-status").inner_text()
     assert progress_rows(page)[3][1:] == (1, 0) and page.locator(".aibook-progress-wrong li").count() == 2
     bad = tmp_path / "notes.json"
     bad.write_text('{"hello": 1}', encoding="utf-8")
     page.locator(".aibook-progress-import input[type=file]").set_input_files(str(bad))
-    page.wait_for_function("() => ((document.querySelector('.aibook-progress-status') || {}).textContent"
-                           " || '').includes('不是')")
+    page.wait_for_function(f"{status}.includes('不是')")
     assert progress_rows(page)[3][1:] == (1, 0), "a wrong file must change nothing"
 
     # 重做: the stored answer goes, the question opens unanswered
