@@ -182,6 +182,11 @@ def test_browser_print_of_a_page_wraps_code_and_keeps_figures(built):
     assert widgets and all("交互图" in w for w in widgets), widgets
 
 
+def test_the_learners_progress_page_is_not_printed(text):
+    """我的进度 lives in the browser (localStorage): the PDF neither holds nor mentions it."""
+    assert "我的进度" not in text and "错题本" not in text
+
+
 def test_quiz_answers_follow_the_questions(built, text):
     """On paper nothing can be clicked open: each quiz prints its answers after its last question."""
     from aibook.booktools.quizzes import page_quizzes

@@ -6,6 +6,7 @@ In Debian's headless Chromium with the network cut off; run after `make book`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -165,7 +166,16 @@ def test_answers_are_kept_and_counted_on_the_progress_page(browser, server, tmp_
 
 
 def test_the_progress_page_is_a_browser_page_only():
-    """Nothing of it in the PDF: the page is left out and no quiz links to it there."""
+    """Nothing of it in the PDF: the page is left out, no quiz links to it there, and the home page
+    mentions it only on the website (``{only} not singlehtml``; test_pdf checks the PDF's text)."""
+    from aibook.booktools.site_quiz import render_quiz
+
     assert "book/progress" not in json.dumps(pdf.pdf_toc())
+    questions = page_quizzes(ROOT, WORKED)
+    assert "我的进度" not in render_quiz(questions, WORKED)  # the PDF's build gives no link
+    assert "我的进度" in render_quiz(questions, WORKED, "../progress.html")
+    home = (ROOT / "book" / "index.md").read_text(encoding="utf-8")
+    assert re.search(r"```\{only\} not singlehtml\n(?:(?!```).)*</book/progress>", home, re.S)
+    assert home.count("</book/progress>") == 1
     assert "book/progress" in (ROOT / "_toc.yml").read_text(encoding="utf-8")
     assert (SITE / "book" / "progress.html").is_file(), "run 'make book' first"

@@ -82,11 +82,12 @@ def question_id(docname: str, number: int) -> str:
 def render_quiz(questions: list[Question], docname: str, progress_uri: str = "") -> str:
     slug = _slug(docname)
     items = "".join(render_question(q, i, question_id(docname, i)) for i, q in enumerate(questions, 1))
-    progress = f'见<a href="{progress_uri}">我的进度</a>。' if progress_uri else ""
+    progress = (f'；各章做了多少、错在哪里，见<a href="{progress_uri}">我的进度</a>。' if progress_uri
+                else "。")
     return (f'<section class="aibook-quiz" aria-labelledby="quiz-{slug}-title">'
             f'<h2 id="quiz-{slug}-title">本节自测</h2>'
             '<p class="aibook-quiz-intro">选一个选项或填一个数，立刻就能看到对错和解释。'
-            f"你的作答只保存在这个浏览器里，下次打开仍在；各章做了多少、错在哪里，{progress}</p>"
+            f"你的作答只保存在这个浏览器里，下次打开仍在{progress}</p>"
             f"{items}</section>")
 
 
