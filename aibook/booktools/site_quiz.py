@@ -144,6 +144,14 @@ def _add_quiz(app, doctree) -> None:
     target += nodes.raw("", render_quiz(questions, docname, progress_uri), format="html")
 
 
+def _progress_left_out(app, env, node, contnode):
+    """In a build without the progress page (the PDF), a link to it is plain text, not a warning:
+    the home page's mention sits in ``{only} not singlehtml``, removed after links are resolved."""
+    if node.get("reftype") == "doc" and node.get("reftarget", "").lstrip("/") == PROGRESS_PAGE:
+        return contnode
+    return None
+
+
 def _outdated_progress(app, env, added, changed, removed):
     # the index of questions comes from every quiz file and page title: rebuild the page each time
     return [PROGRESS_PAGE] if PROGRESS_PAGE in env.found_docs and app.builder.name == "html" else []
@@ -162,5 +170,6 @@ def setup(app):
     app.add_js_file("aibook-quiz.js", defer="defer")
     app.connect("doctree-read", _add_quiz)
     app.connect("env-get-outdated", _outdated_progress)
+    app.connect("missing-reference", _progress_left_out)
     app.connect("html-page-context", _progress_page)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
