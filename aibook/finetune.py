@@ -56,6 +56,47 @@ def collate(examples: Iterable[tuple[list[int], list[int]]], pad_id: int,
     return idx, targets
 
 
+@torch.no_grad()
+def complete(model: nn.Module, prompts: Sequence[Sequence[int]], max_new_tokens: int, stop_id: int,
+             block_size: int, temperature: float = 0.0,
+             generator: torch.Generator | None = None) -> list[list[int]]:
+    """Continue each prompt until ``stop_id`` or ``max_new_tokens`` (greedy when temperature is 0).
+
+    Prompts of different lengths share one right-padded batch: a causal model's logits at a row's last
+    real token do not depend on the padding after it. Returns the new tokens, without ``stop_id``.
+    """
+    if any(len(p) + max_new_tokens > block_size for p in prompts):
+        raise ValueError(f"a prompt plus {max_new_tokens} new tokens exceeds block_size={block_size}: "
+                         "shorten the prompt or ask for fewer tokens")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    lengths = torch.tensor([len(p) for p in prompts], device=device)
+    width = int(lengths.max()) + max_new_tokens
+    idx = torch.full((len(prompts), width), stop_id, dtype=torch.long, device=device)
+    for row, p in enumerate(prompts):
+        idx[row, : len(p)] = torch.tensor(list(p), device=device)
+    done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
+    rows = torch.arange(len(prompts), device=device)
+    out: list[list[int]] = [[] for _ in prompts]
+    for _ in range(max_new_tokens):
+        logits = model(idx[:, : int(lengths.max())])[rows, lengths - 1].float()
+        if temperature > 0:
+            probs = torch.softmax(logits / temperature, dim=-1)
+            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)
+        else:
+            nxt = logits.argmax(-1)
+        done |= nxt == stop_id
+        for row in (~done).nonzero().flatten().tolist():
+            out[row].append(int(nxt[row]))
+        idx[rows[~done], lengths[~done]] = nxt[~done]
+        lengths = lengths + (~done).long()
+        if bool(done.all()):
+            break
+    model.train(was_training)
+    return out
+
+
 def sft_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over the targets that are not ``IGNORE_INDEX``."""
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)

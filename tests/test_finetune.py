@@ -17,6 +17,7 @@ from aibook.finetune import (
     adamw_state_bytes,
     add_lora,
     collate,
+    complete,
     dpo_loss,
     lora_parameter_count,
     merge_lora,
@@ -105,6 +106,25 @@ def test_collate_truncates_to_block_size_and_rejects_nothing():
     assert idx.tolist() == [[2, 3, 4]] and targets.tolist() == [[IGNORE_INDEX, 4, 5]]
     with pytest.raises(ValueError, match="no examples"):
         collate([], pad_id=0)
+
+
+def test_complete_batched_equals_one_prompt_at_a_time_greedy():
+    model = tiny_lm(3)
+    prompts = [[2, 3, 4], [5], [6, 7, 8, 9, 2]]
+    got = complete(model, prompts, max_new_tokens=6, stop_id=1, block_size=16)
+    for prompt, new in zip(prompts, got, strict=True):
+        seq, expected = list(prompt), []
+        for _ in range(6):  # independent: no padding, one sequence, argmax of the last position
+            nxt = int(model(torch.tensor([seq]))[0, -1].argmax())
+            if nxt == 1:
+                break
+            expected.append(nxt)
+            seq.append(nxt)
+        assert new == expected
+    sampled = complete(model, prompts, 6, 1, 16, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    assert sampled == complete(model, prompts, 6, 1, 16, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="block_size"):
+        complete(model, prompts, max_new_tokens=12, stop_id=1, block_size=16)
 
 
 # --- LoRA -------------------------------------------------------------------------------------------
