@@ -106,7 +106,8 @@ def build_instructions(poems: Sequence, tasks: Sequence[str] = TASKS, per_task: 
                 ex = None
             elif task == "author":
                 keep = authors is None or poem.author in authors
-                ex = Example("author", f"这首诗的作者是谁？\n{_first_couplet(poem)}", poem.author) if keep else None
+                question = f"这首诗的作者是谁？\n{_first_couplet(poem)}"
+                ex = Example("author", question, poem.author) if keep else None
             else:
                 ex = Example("title", f"这首诗的题目是什么？\n{_first_couplet(poem)}", poem.title)
             if ex is not None:
@@ -133,7 +134,8 @@ def format_close(example: Example, output: str) -> bool:
     """A lenient next-line score: the output is one half-line of the right length and punctuation."""
     out = output.strip()
     parts = hemistichs(out)
-    return len(parts) == 1 and parts[0] == out and len(out) == len(example.answer) and out[-1] == example.answer[-1]
+    one_half_line = len(parts) == 1 and parts[0] == out
+    return one_half_line and len(out) == len(example.answer) and out[-1] == example.answer[-1]
 
 
 def satisfies_format(prompt: str, output: str) -> bool:

@@ -19,13 +19,16 @@ from aibook.finetune import (
     collate,
     complete,
     dpo_loss,
+    dpo_train,
     lora_parameter_count,
     merge_lora,
     optimizer_state_bytes,
     pair_logprobs,
     sequence_logprobs,
+    sft_eval_loss,
     sft_example,
     sft_loss,
+    sft_train,
     trainable_parameter_count,
 )
 
@@ -121,8 +124,9 @@ def test_complete_batched_equals_one_prompt_at_a_time_greedy():
             expected.append(nxt)
             seq.append(nxt)
         assert new == expected
-    sampled = complete(model, prompts, 6, 1, 16, temperature=1.0, generator=torch.Generator().manual_seed(0))
-    assert sampled == complete(model, prompts, 6, 1, 16, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    sampled = [complete(model, prompts, 6, 1, 16, temperature=1.0, generator=torch.Generator().manual_seed(0))
+               for _ in range(2)]
+    assert sampled[0] == sampled[1]
     with pytest.raises(ValueError, match="block_size"):
         complete(model, prompts, max_new_tokens=12, stop_id=1, block_size=16)
 
@@ -326,3 +330,35 @@ def test_dpo_steps_widen_the_margin_and_keep_the_reference_frozen():
     assert loss.item() < math.log(2) - 0.05
     for k, v in reference.state_dict().items():
         assert torch.equal(v, frozen[k])
+
+
+def test_sft_train_lowers_the_response_loss_reproducibly_and_lora_moves_only_a_and_b():
+    examples = [sft_example(p, r) for p, r in toy_pairs()]
+    runs = []
+    for _ in range(2):
+        model = tiny_lm()
+        before = sft_eval_loss(model, examples, pad_id=0)
+        losses = sft_train(model, examples, steps=30, batch_size=4, lr=0.01, pad_id=0, seed=5)
+        runs.append(losses)
+        assert sft_eval_loss(model, examples, pad_id=0) < 0.5 * before
+    assert runs[0] == runs[1]  # the seed fixes the batches, so the run repeats exactly
+    idx, targets = collate(examples, pad_id=0)
+    expected = sft_loss(model(idx), targets).item()
+    assert sft_eval_loss(model, examples, pad_id=0) == pytest.approx(expected, rel=1e-5)
+    lora = tiny_lm()
+    frozen = {k: v.clone() for k, v in lora.state_dict().items()}
+    add_lora(lora, TARGETS, r=2, alpha=4)
+    sft_train(lora, examples, steps=5, batch_size=4, lr=0.01, pad_id=0)
+    assert torch.equal(lora.tok.weight, frozen["tok.weight"]) and torch.equal(lora.lm_head.weight,
+                                                                              frozen["lm_head.weight"])
+
+
+def test_dpo_train_starts_at_ln2_and_learns_the_preference():
+    reference = tiny_lm()
+    policy = copy.deepcopy(reference)
+    pairs = [(sft_example([2, 3], [4, 5, 1]), sft_example([2, 3], [6, 6, 6, 1])),
+             (sft_example([2, 7], [8, 1]), sft_example([2, 7], [9, 9, 1]))]
+    history = dpo_train(policy, reference, pairs, steps=25, batch_size=4, lr=0.01, beta=0.1, pad_id=0)
+    assert history[0]["loss"] == pytest.approx(math.log(2), abs=1e-6) and history[0]["margin"] == 0.0
+    assert history[-1]["reward_accuracy"] == 1.0 and history[-1]["loss"] < history[0]["loss"] - 0.05
+    assert not any(p.requires_grad for p in reference.parameters())

@@ -1,4 +1,4 @@
-"""Instruction tasks, their scorers and the DPO preference pairs of aibook.instructions, on hand-made poems."""
+"""Instruction tasks, their scorers and the DPO preference pairs of aibook.instructions, on known poems."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ class Poem(NamedTuple):
 
 JUEJU5 = "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。"
 JUEJU7 = "朝辞白帝彩云间，千里江陵一日还。\n两岸猿声啼不住，轻舟已过万重山。"
-LUSHI5 = "国破山河在，城春草木深。\n感时花溅泪，恨别鸟惊心。\n烽火连三月，家书抵万金。\n白头搔更短，浑欲不胜簪。"
+LUSHI5 = ("国破山河在，城春草木深。\n感时花溅泪，恨别鸟惊心。\n"
+          "烽火连三月，家书抵万金。\n白头搔更短，浑欲不胜簪。")
 
 
 def test_poem_form_recognises_the_four_forms_and_nothing_else():
