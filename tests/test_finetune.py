@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 
 import pytest
 import sympy as sp
@@ -206,6 +207,32 @@ def test_trainable_parameters_and_optimizer_memory_match_the_formulas():
         measured = optimizer_state_bytes(opt)
         assert measured == adamw_state_bytes(sum(p.numel() for p in params), len(params))
     assert trainable_parameter_count(full) == sum(p.numel() for p in full.parameters())
+
+
+def test_lora_equals_peft_adapter_and_merge():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the reference never needs the hub: make sure of it
+    peft = pytest.importorskip("peft", reason="peft is the test's reference: pip install -r requirements.txt")
+    base = tiny_lm()
+    ours = copy.deepcopy(base)
+    add_lora(ours, TARGETS, r=4, alpha=8)
+    train_steps(ours)  # B is no longer zero, so the comparison covers the whole update
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=list(TARGETS), lora_dropout=0.0, bias="none")
+    theirs = peft.get_peft_model(copy.deepcopy(base), config)
+    with torch.no_grad():
+        for name in TARGETS:
+            layer = theirs.base_model.model.get_submodule(name)
+            layer.lora_A["default"].weight.copy_(ours.get_submodule(name).lora_A)
+            layer.lora_B["default"].weight.copy_(ours.get_submodule(name).lora_B)
+    idx = torch.randint(0, VOCAB, (3, 10))
+    torch.testing.assert_close(ours(idx), theirs(idx), rtol=1e-6, atol=1e-6)
+    trainable, total = theirs.get_nb_trainable_parameters()
+    assert trainable == trainable_parameter_count(ours)
+    assert total == sum(p.numel() for p in ours.parameters())
+    merged_theirs = theirs.merge_and_unload()
+    merge_lora(ours)
+    for name in TARGETS:
+        torch.testing.assert_close(ours.get_submodule(name).weight, merged_theirs.get_submodule(name).weight,
+                                   rtol=1e-6, atol=1e-6)
 
 
 def test_add_lora_names_the_problem_when_nothing_matches():
