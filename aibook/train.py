@@ -5,6 +5,7 @@ outputs are made without it (``AIBOOK_PROGRESS=0``, set by ``aibook.booktools.nb
 the test suite would replace any bar with a fixed token (``tests/nbval_sanitize.cfg``).
 """
 
+# Over 300 lines on purpose: the book's one train file (nanoGPT's layout), image and language models.
 from __future__ import annotations
 
 import math
