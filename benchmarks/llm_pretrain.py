@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-tokens", type=int, default=None, help="validation tokens (default: all)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--out", help="write the checkpoint here (.pt)")
     ap.add_argument("--json", help="append one JSON line of results here")
@@ -136,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
         dist.init_process_group(backend)
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device("cuda", local) if torch.cuda.is_available() else torch.device("cpu")
+    use_cuda = a.device.startswith("cuda") or (a.device == "auto" and torch.cuda.is_available())
+    if use_cuda and not torch.cuda.is_available():
+        sys.exit("--device cuda: CUDA is not available here; use --device cpu")
+    device = torch.device("cuda", local) if use_cuda else torch.device("cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     rank = int(os.environ.get("RANK", "0"))
