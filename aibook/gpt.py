@@ -32,6 +32,7 @@ class GPTConfig:
     n_heads: int = 4
     init_std: float = 0.02
     fused_attention: bool = True  # training uses F.scaled_dot_product_attention (same result, faster)
+    causal: bool = True  # False: every position sees the whole sequence, as in BERT (11.2 shows why not)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context", "n_layers", "d_model", "n_heads"):
@@ -106,7 +107,7 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
-        self.n_heads, self.fused = config.n_heads, config.fused_attention
+        self.n_heads, self.fused, self.causal = config.n_heads, config.fused_attention, config.causal
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
         self.proj = nn.Linear(config.d_model, config.d_model)
 
@@ -117,7 +118,9 @@ class CausalSelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.extend(layer, k, v)
         offset = k.shape[-2] - n  # positions already cached before this step
-        if self.fused and offset == 0:
+        if not self.causal:
+            out = F.scaled_dot_product_attention(q, k, v)
+        elif self.fused and offset == 0:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             out = causal_attention(q, k, v, offset)

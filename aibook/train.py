@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -180,6 +181,23 @@ def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: in
 
 
 # --- Language-model pre-training (Chapter 11) --------------------------------------------------
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: the reference GPT of Chapter 11, written by benchmarks/llm_pretrain.py and shipped in the package
+REFERENCE_CHECKPOINT = RESULTS / "gpt_reference.pt"
+
+
+def stored_result(name: str):
+    """A JSON (or JSON-lines, as a list) result file shipped in ``aibook/results/``."""
+    import json
+
+    path = RESULTS / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: reinstall aibook, or run the benchmark that writes it")
+    text = path.read_text(encoding="utf-8")
+    if name.endswith(".jsonl"):
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)
 # Token streams instead of a DataLoader: batch ``step`` of a run is a fixed function of the seed,
 # so a run under torchrun (each process takes its slice of the global batch) repeats one process.
 
@@ -349,7 +367,7 @@ def save_checkpoint(path, model: nn.Module, metadata: dict, dtype: torch.dtype =
     torch.save({"config": model.config.to_dict(), "state_dict": state, "metadata": metadata}, path)
 
 
-def load_checkpoint(path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+def load_checkpoint(path=REFERENCE_CHECKPOINT, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
     """(GPT in float32 on ``device``, metadata) from a file written by :func:`save_checkpoint`."""
     from aibook.gpt import GPT, GPTConfig
 

@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             save_checkpoint(a.out, model.float().cpu(), result)
             stored, _ = load_checkpoint(a.out)  # record the loss of the float16 weights actually shipped
             result["stored_val_loss"] = evaluate_lm(stored, val, context, tcfg.eval_tokens)
+            # what 11.3 recomputes within its time budget: the first 32,768 validation tokens
+            result["stored_val_loss_first_32768"] = evaluate_lm(stored, val, context, 32_768)
             save_checkpoint(a.out, stored, result)
             print(f"checkpoint {a.out}: {Path(a.out).stat().st_size / 1e6:.1f} MB, stored weights give "
                   f"validation loss {result['stored_val_loss']:.4f}")

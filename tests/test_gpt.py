@@ -143,3 +143,15 @@ def test_bad_configs_give_one_line_errors():
         gpt.GPTConfig(vocab_size=10, d_model=30, n_heads=4)
     with pytest.raises(ValueError, match="vocab_size"):
         gpt.GPTConfig(vocab_size=0)
+
+
+def test_without_the_causal_mask_a_position_sees_later_tokens():
+    torch.manual_seed(0)
+    causal = gpt.GPT(SMALL)
+    both = gpt.GPT(gpt.GPTConfig(**{**SMALL.to_dict(), "causal": False}))
+    both.load_state_dict(causal.state_dict())
+    x = tokens(1, 8)
+    y = x.clone()
+    y[0, -1] = (y[0, -1] + 1) % 97  # change only the last token
+    torch.testing.assert_close(causal(x)[:, :-1], causal(y)[:, :-1])  # earlier positions unaffected
+    assert not torch.allclose(both(x)[:, :-1], both(y)[:, :-1])
