@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "processes": world, "machine": machine(), "date": datetime.date.today().isoformat(),
         "command": shlex.join(["python", "benchmarks/llm_pretrain.py",
                                *(argv if argv is not None else sys.argv[1:])]),
-        "parameter_checksum": float(sum(p.double().sum() for p in model.parameters())),
+        "parameter_checksum": float(sum(p.detach().double().sum() for p in model.parameters())),
     }
     if rank == 0:
         print(f"final validation loss {hist.val_loss[-1]:.4f}; {result['tokens_per_second']:,.0f} tokens/s "
