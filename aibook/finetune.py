@@ -11,6 +11,7 @@ against the paper's formula, sympy and ``torch.autograd``.
 # loop's shape, and a reader compares them in one file; each part is short.
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable, Sequence
 
@@ -58,45 +59,78 @@ def collate(examples: Iterable[tuple[list[int], list[int]]], pad_id: int,
     return idx, targets
 
 
+def _next_tokens(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(logits.device)
+
+
+def _complete_cached(model: nn.Module, prompts: Sequence[Sequence[int]], max_new_tokens: int, stop_id: int,
+                     temperature: float, generator: torch.Generator | None) -> list[list[int]]:
+    # prompts of one length share a batch and a KV cache: each new token costs one position, not all
+    from aibook.gpt import KVCache
+
+    device = next(model.parameters()).device
+    out: list[list[int]] = [[] for _ in prompts]
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(len(p), []).append(i)
+    for rows in groups.values():
+        cache = KVCache(model.config.n_layers)
+        logits = model(torch.tensor([list(prompts[i]) for i in rows], device=device), cache)[:, -1]
+        done = torch.zeros(len(rows), dtype=torch.bool, device=device)
+        for _ in range(max_new_tokens):
+            nxt = _next_tokens(logits, temperature, generator)
+            done |= nxt == stop_id
+            if bool(done.all()):
+                break
+            for j in (~done).nonzero().flatten().tolist():
+                out[rows[j]].append(int(nxt[j]))
+            logits = model(nxt[:, None], cache)[:, -1]
+    return out
+
+
 @torch.no_grad()
 def complete(model: nn.Module, prompts: Sequence[Sequence[int]], max_new_tokens: int, stop_id: int,
-             block_size: int, temperature: float = 0.0,
-             generator: torch.Generator | None = None) -> list[list[int]]:
+             block_size: int, temperature: float = 0.0, generator: torch.Generator | None = None,
+             use_cache: bool = True) -> list[list[int]]:
     """Continue each prompt until ``stop_id`` or ``max_new_tokens`` (greedy when temperature is 0).
 
-    Prompts of different lengths share one right-padded batch: a causal model's logits at a row's last
-    real token do not depend on the padding after it. Returns the new tokens, without ``stop_id``.
+    Any causal LM works: prompts share one right-padded batch (a causal model's logits at a row's last
+    real token do not depend on the padding after it). A ``aibook.gpt.GPT`` with ``use_cache`` instead
+    decodes prompts of equal length together with its KV cache. Returns the new tokens, without ``stop_id``.
     """
     if any(len(p) + max_new_tokens > block_size for p in prompts):
         raise ValueError(f"a prompt plus {max_new_tokens} new tokens exceeds block_size={block_size}: "
                          "shorten the prompt or ask for fewer tokens")
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    lengths = torch.tensor([len(p) for p in prompts], device=device)
-    width = int(lengths.max()) + max_new_tokens
-    idx = torch.full((len(prompts), width), stop_id, dtype=torch.long, device=device)
-    for row, p in enumerate(prompts):
-        idx[row, : len(p)] = torch.tensor(list(p), device=device)
-    done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
-    rows = torch.arange(len(prompts), device=device)
-    out: list[list[int]] = [[] for _ in prompts]
-    for _ in range(max_new_tokens):
-        logits = model(idx[:, : int(lengths.max())])[rows, lengths - 1].float()
-        if temperature > 0:
-            probs = torch.softmax(logits / temperature, dim=-1)
-            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)
-        else:
-            nxt = logits.argmax(-1)
-        done |= nxt == stop_id
-        for row in (~done).nonzero().flatten().tolist():
-            out[row].append(int(nxt[row]))
-        idx[rows[~done], lengths[~done]] = nxt[~done]
-        lengths = lengths + (~done).long()
-        if bool(done.all()):
-            break
-    model.train(was_training)
-    return out
+    try:
+        if use_cache and "cache" in inspect.signature(model.forward).parameters:
+            return _complete_cached(model, prompts, max_new_tokens, stop_id, temperature, generator)
+        device = next(model.parameters()).device
+        lengths = torch.tensor([len(p) for p in prompts], device=device)
+        idx = torch.full((len(prompts), int(lengths.max()) + max_new_tokens), stop_id, dtype=torch.long,
+                         device=device)
+        for row, p in enumerate(prompts):
+            idx[row, : len(p)] = torch.tensor(list(p), device=device)
+        done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
+        rows = torch.arange(len(prompts), device=device)
+        out: list[list[int]] = [[] for _ in prompts]
+        for _ in range(max_new_tokens):
+            logits = model(idx[:, : int(lengths.max())])[rows, lengths - 1]
+            nxt = _next_tokens(logits, temperature, generator)
+            done |= nxt == stop_id
+            if bool(done.all()):
+                break
+            for row in (~done).nonzero().flatten().tolist():
+                out[row].append(int(nxt[row]))
+            idx[rows[~done], lengths[~done]] = nxt[~done]
+            lengths = lengths + (~done).long()
+        return out
+    finally:
+        model.train(was_training)
 
 
 def sft_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

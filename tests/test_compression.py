@@ -120,3 +120,19 @@ def test_quantize_weights_int8_can_skip_a_tied_head():
     assert tensor_bytes(model) == before - 4 * 64 + 64 + 4 * 8
     with pytest.raises(ValueError, match="2-D"):
         quantize_weight_int8(torch.ones(3))
+
+
+def test_int8_weights_of_a_gpt_quarter_its_linear_layers_and_keep_its_logits():
+    from aibook.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=50, context=16, n_layers=2, d_model=32, n_heads=2)).eval()
+    idx = torch.randint(0, 50, (2, 16))
+    expected = gpt(idx).detach()
+    before = tensor_bytes(gpt)
+    linear = sum(m.weight.numel() for n, m in gpt.named_modules() if type(m) is nn.Linear and n != "head")
+    names = quantize_weights_int8(gpt, skip=("head",))
+    assert len(names) == 8 and gpt.head.weight is gpt.token.weight
+    scales = sum(m.scale.numel() for m in gpt.modules() if isinstance(m, Int8Linear))
+    assert tensor_bytes(gpt) == before - 3 * linear + 4 * scales  # 4 bytes -> 1 byte per weight, + scales
+    torch.testing.assert_close(gpt(idx), expected, rtol=0, atol=0.01)

@@ -32,6 +32,7 @@ from aibook.finetune import (
     sft_train,
     trainable_parameter_count,
 )
+from aibook.gpt import GPT, GPTConfig
 
 VOCAB = 11
 
@@ -130,6 +131,16 @@ def test_complete_batched_equals_one_prompt_at_a_time_greedy():
     assert sampled[0] == sampled[1]
     with pytest.raises(ValueError, match="block_size"):
         complete(model, prompts, max_new_tokens=12, stop_id=1, block_size=16)
+
+
+def test_complete_with_the_gpt_kv_cache_equals_the_padded_batch():
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=VOCAB, context=24, n_layers=2, d_model=16, n_heads=2, init_std=0.3))
+    prompts = [[2, 3, 4], [5, 6, 7], [8], [9, 2, 3, 4, 5, 6]]
+    cached = complete(gpt, prompts, max_new_tokens=10, stop_id=1, block_size=24)
+    assert cached == complete(gpt, prompts, max_new_tokens=10, stop_id=1, block_size=24, use_cache=False)
+    assert sum(map(len, cached)) > 10  # not a run of immediate stops
+    assert gpt.training  # the mode it had before is restored
 
 
 # --- LoRA -------------------------------------------------------------------------------------------
@@ -233,6 +244,22 @@ def test_lora_equals_peft_adapter_and_merge():
     for name in TARGETS:
         torch.testing.assert_close(ours.get_submodule(name).weight, merged_theirs.get_submodule(name).weight,
                                    rtol=1e-6, atol=1e-6)
+
+
+def test_lora_on_the_books_gpt_keeps_the_tied_head_and_merges_exactly():
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=VOCAB, context=16, n_layers=2, d_model=16, n_heads=2))
+    names = add_lora(gpt, ("attn.qkv", "attn.proj", "mlp.0", "mlp.2"), r=2, alpha=4)
+    assert len(names) == 8 and gpt.head.weight is gpt.token.weight
+    per_block = [(16, 48), (16, 16), (16, 64), (64, 16)]
+    assert trainable_parameter_count(gpt) == 2 * lora_parameter_count(per_block, 2)
+    train_steps(gpt)
+    idx = torch.randint(0, VOCAB, (2, 12))
+    gpt.eval()
+    adapted = gpt(idx).detach()
+    merge_lora(gpt)
+    torch.testing.assert_close(gpt(idx), adapted, rtol=1e-5, atol=1e-5)
+    assert gpt.head.weight is gpt.token.weight
 
 
 def test_add_lora_names_the_problem_when_nothing_matches():
