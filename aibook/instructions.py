@@ -16,6 +16,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from aibook.bpe import ASSISTANT, END_OF_TEXT, USER
+from aibook.finetune import sft_example
+
 TASKS = ("next_line", "author", "title", "format")
 FORMS = {"五言绝句": (5, 4), "七言绝句": (7, 4), "五言律诗": (5, 8), "七言律诗": (7, 8)}  # chars, lines
 _HEMISTICH = re.compile(r"[^，。？！；\n]+[，。？！；]")
@@ -82,7 +85,7 @@ def _first_couplet(poem) -> str:
 
 def build_instructions(poems: Sequence, tasks: Sequence[str] = TASKS, per_task: int = 1000,
                        seed: int = 0, authors: set[str] | None = None) -> list[Example]:
-    """Up to ``per_task`` examples of each task drawn from ``poems`` (shuffled with ``seed``).
+    """Up to ``per_task`` examples of each task drawn from ``poems`` (each task shuffled with ``seed``).
 
     ``authors``: keep the author task to these names (for held-out prompts: authors seen in training).
     """
@@ -90,10 +93,10 @@ def build_instructions(poems: Sequence, tasks: Sequence[str] = TASKS, per_task: 
     if unknown:
         raise ValueError(f"unknown task(s) {sorted(unknown)}: use some of {', '.join(TASKS)}")
     rng = random.Random(seed)
-    order = list(poems)
-    rng.shuffle(order)
     examples: list[Example] = []
-    for task in tasks:
+    for task in tasks:  # each task its own order, so the tasks do not all quote the same poems
+        order = list(poems)
+        rng.shuffle(order)
         made = []
         for poem in order:
             if len(made) == per_task:
@@ -145,6 +148,18 @@ def satisfies_format(prompt: str, output: str) -> bool:
         raise ValueError(f"not a format prompt: {prompt!r}")
     output = output.strip()
     return poem_form(output) == match.group(1) and output.startswith(match.group(2))
+
+
+def chat_prompt(tokenizer, prompt: str) -> list[int]:
+    """Token ids of one user turn up to the assistant's marker: <|user|>prompt<|assistant|>."""
+    special = tokenizer.special_tokens
+    return [special[USER], *tokenizer.encode_ordinary(prompt), special[ASSISTANT]]
+
+
+def encode_chat(tokenizer, prompt: str, answer: str, mask_prompt: bool = True) -> tuple[list[int], list[int]]:
+    """(inputs, targets) of one exchange; the answer ends with <|endoftext|>, so the model learns to stop."""
+    response = [*tokenizer.encode_ordinary(answer), tokenizer.special_tokens[END_OF_TEXT]]
+    return sft_example(chat_prompt(tokenizer, prompt), response, mask_prompt)
 
 
 def preference_pairs(poems: Sequence, n: int, seed: int = 0) -> list[PreferencePair]:

@@ -7,10 +7,14 @@ from typing import NamedTuple
 
 import pytest
 
+from aibook.bpe import reference_tokenizer
+from aibook.finetune import IGNORE_INDEX
 from aibook.instructions import (
     FORMS,
     Example,
     build_instructions,
+    chat_prompt,
+    encode_chat,
     format_close,
     frequent_authors,
     hemistichs,
@@ -101,3 +105,17 @@ def test_preference_pairs_are_judged_correctly_by_the_program():
             assert rejected_form == poem_form(p.chosen) and p.rejected[0] != p.chosen[0]
         else:
             assert p.rejected[0] == p.chosen[0] and rejected_form != poem_form(p.chosen)
+
+
+def test_encode_chat_masks_the_user_turn_and_ends_with_the_end_token():
+    tok = reference_tokenizer()
+    prompt_ids = chat_prompt(tok, "续写下一句：白日依山尽，")
+    assert prompt_ids[0] == tok.special_tokens["<|user|>"]
+    assert prompt_ids[-1] == tok.special_tokens["<|assistant|>"]
+    assert tok.decode(prompt_ids) == "<|user|>续写下一句：白日依山尽，<|assistant|>"
+    inputs, targets = encode_chat(tok, "续写下一句：白日依山尽，", "黄河入海流。")
+    counted = [t for t in targets if t != IGNORE_INDEX]
+    assert tok.decode(counted) == "黄河入海流。<|endoftext|>"
+    assert inputs[: len(prompt_ids)] == prompt_ids and len(targets) == len(inputs)
+    _, unmasked = encode_chat(tok, "续写下一句：白日依山尽，", "黄河入海流。", mask_prompt=False)
+    assert len(unmasked) == len(targets) and IGNORE_INDEX not in unmasked
