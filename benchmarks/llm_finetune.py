@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lora-alpha", type=float, default=16.0)
     parser.add_argument("--dpo-pairs", type=int, default=2000)
     parser.add_argument("--dpo-steps", type=int, default=100)
-    parser.add_argument("--dpo-lr", type=float, default=1e-5)
+    parser.add_argument("--dpo-lr", type=float, default=1e-4)
     parser.add_argument("--betas", type=float, nargs="+", default=[0.05, 0.1, 0.5])
     parser.add_argument("--dpo-eval-prompts", type=int, default=60)
     parser.add_argument("--dpo-samples", type=int, default=8)
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
             losses = sft_train(model, data, args.sft_steps, args.batch_size, args.lora_lr, pad, seed=seed)
             seconds = time.perf_counter() - t0
             params = [p for p in model.parameters() if p.requires_grad]
-            probe = torch.optim.AdamW(params)
+            probe = torch.optim.AdamW(params, lr=0.0, weight_decay=0.0)  # changes no weight
             for p in params:
                 p.grad = torch.zeros_like(p)
             probe.step()  # one zero-gradient step fills the state, to measure its size
