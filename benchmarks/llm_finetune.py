@@ -61,7 +61,7 @@ def encode_all(tokenizer, examples, mask_prompt: bool, context: int):
     return [x for x in encoded if len(x[0]) <= context]
 
 
-def task_scores(model, tokenizer, examples, context: int, max_new: int = 72) -> dict:
+def task_scores(model, tokenizer, examples, context: int, max_new: int = 100) -> dict:
     """Greedy answers to held-out prompts, scored per task (and the lenient next-line shape score)."""
     eot = tokenizer.special_tokens["<|endoftext|>"]
     prompts = [chat_prompt(tokenizer, e.prompt) for e in examples]
@@ -80,7 +80,7 @@ def task_scores(model, tokenizer, examples, context: int, max_new: int = 72) -> 
 
 
 def sampled_satisfaction(model, tokenizer, prompts: list[str], samples: int, context: int, seed: int,
-                         max_new: int = 72) -> list[float]:
+                         max_new: int = 100) -> list[float]:
     """For each format prompt, the fraction of ``samples`` sampled poems (temperature 1) that satisfy it."""
     eot = tokenizer.special_tokens["<|endoftext|>"]
     g = torch.Generator().manual_seed(seed)
