@@ -1,5 +1,6 @@
 """Chapter 11's fine-tuning benchmark: SFT with and without the prompt mask, LoRA against full
-fine-tuning, and DPO against the SFT model for several β, over seeds, from the reference checkpoint.
+fine-tuning, DPO against the SFT model for several β, over seeds, from the reference checkpoint;
+and the int8 weight-only model's memory and validation loss.
 
     .venv/bin/python benchmarks/llm_finetune.py --seeds 0 1 2
 
@@ -24,6 +25,7 @@ from pathlib import Path
 import torch
 
 from aibook.bpe import reference_tokenizer
+from aibook.compression import quantize_weights_int8, tensor_bytes
 from aibook.finetune import (
     adamw_state_bytes,
     add_lora,
@@ -44,8 +46,8 @@ from aibook.instructions import (
     preference_pairs,
     satisfies_format,
 )
-from aibook.poetry import corpus_hash, poems
-from aibook.train import REFERENCE_CHECKPOINT, load_checkpoint
+from aibook.poetry import corpus_hash, poems, token_ids
+from aibook.train import REFERENCE_CHECKPOINT, evaluate_lm, load_checkpoint
 
 RESULTS = Path(__file__).resolve().parent.parent / "aibook" / "results"
 SFT_TASKS = ("next_line", "author", "title", "format")
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default=None, help="default: the book's reference checkpoint")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--parts", nargs="+", default=["sft", "lora", "dpo"], choices=["sft", "lora", "dpo"])
+    parser.add_argument("--parts", nargs="+", default=["int8", "sft", "lora", "dpo"],
+                        choices=["int8", "sft", "lora", "dpo"])
+    parser.add_argument("--int8-tokens", type=int, default=65536, help="validation tokens for the int8 loss")
     parser.add_argument("--train-per-task", type=int, default=2000)
     parser.add_argument("--eval-per-task", type=int, default=100)
     parser.add_argument("--sft-steps", type=int, default=300)
@@ -148,6 +152,16 @@ def main(argv: list[str] | None = None) -> None:
             encoded = encode_all(tokenizer, examples, True, context)
             row[f"{split}_response_loss"] = sft_eval_loss(model, encoded, pad)
         return row
+
+    if "int8" in args.parts:  # weight-only int8: memory and validation loss against float32
+        val_tokens = token_ids("validation", tokenizer)
+        quantised = copy.deepcopy(base)
+        names = quantize_weights_int8(quantised, skip=("head",))  # the head is tied to the embedding
+        losses = {name: evaluate_lm(m, val_tokens, context, args.int8_tokens)
+                  for name, m in (("float32", base), ("int8", quantised))}
+        record({"kind": "int8", "seed": None, "layers": len(names), "val_tokens": args.int8_tokens,
+                "val_loss_float32": losses["float32"], "val_loss_int8": losses["int8"],
+                "tensor_bytes_float32": tensor_bytes(base), "tensor_bytes_int8": tensor_bytes(quantised)})
 
     sft_models = {}
     for seed in args.seeds:

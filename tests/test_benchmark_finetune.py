@@ -23,10 +23,13 @@ def test_finetune_benchmark_records_sft_lora_and_dpo(tmp_path):
     llm_finetune.main(["--checkpoint", str(ckpt), "--seeds", "0", "--train-per-task", "20",
                        "--eval-per-task", "3", "--sft-steps", "2", "--batch-size", "4", "--dpo-pairs", "20",
                        "--dpo-steps", "2", "--betas", "0.1", "--dpo-eval-prompts", "2", "--dpo-samples", "2",
-                       "--out", str(out)])
+                       "--int8-tokens", "600", "--out", str(out)])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     kinds = [(r["kind"], r.get("mask_prompt")) for r in rows]
-    assert kinds == [("sft", True), ("sft", False), ("lora", None), ("dpo", None)]
+    assert kinds == [("int8", None), ("sft", True), ("sft", False), ("lora", None), ("dpo", None)]
+    int8, rows = rows[0], rows[1:]
+    assert int8["layers"] == 4 and int8["tensor_bytes_int8"] < int8["tensor_bytes_float32"]
+    assert abs(int8["val_loss_int8"] - int8["val_loss_float32"]) < 0.05
     for r in rows:
         assert r["command"].startswith("benchmarks/llm_finetune.py --checkpoint") and r["seed"] == 0
         assert r["date"] and r["corpus"] and r["tokenizer"] and r["checkpoint"] == "tiny.pt"
