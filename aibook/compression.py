@@ -1,5 +1,5 @@
-"""Making a model smaller (Chapter 2): magnitude pruning, dynamic int8 quantisation, size on
-disk, CPU latency and the knowledge-distillation loss."""
+"""Making a model smaller (Chapters 2 and 11): magnitude pruning, dynamic int8 quantisation,
+int8 weight-only quantisation written out, size on disk, CPU latency and the distillation loss."""
 
 from __future__ import annotations
 
@@ -66,6 +66,66 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     with warnings.catch_warnings():  # torch 2.9+ announces a move to torchao; the API still works
         warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
         return quantize_dynamic(model.cpu().eval(), {nn.Linear}, dtype=torch.qint8)
+
+
+def quantize_weight_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-output-channel symmetric int8: (q, scale) with scale = max|row| / 127, q = round(w / scale).
+
+    Each entry then satisfies |w - q * scale| <= scale / 2. An all-zero row gets scale 1 (q = 0).
+    """
+    if weight.dim() != 2:
+        raise ValueError(f"expected a 2-D (out, in) weight, got shape {tuple(weight.shape)}")
+    w = weight.detach().float()
+    scale = w.abs().amax(dim=1) / 127
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    q = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+    return q, scale
+
+
+def dequantize_weight_int8(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The float weight that int8 ``q`` with per-row ``scale`` stands for."""
+    return q.float() * scale[:, None]
+
+
+class Int8Linear(nn.Module):
+    """A linear layer whose weight is stored as int8 plus one float scale per output channel.
+
+    Weight-only: activations stay float, the weight is dequantised for each matmul (memory, not speed).
+    """
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        q, scale = quantize_weight_int8(linear.weight)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.register_buffer("weight_int8", q)
+        self.register_buffer("scale", scale.to(linear.weight.dtype))
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight_int8.to(x.dtype) * self.scale.to(x.dtype)[:, None]
+        return F.linear(x, weight, None if self.bias is None else self.bias.to(x.dtype))
+
+
+def quantize_weights_int8(model: nn.Module, skip: tuple[str, ...] = ()) -> list[str]:
+    """Replace every ``nn.Linear`` of ``model`` (names not ending in ``skip``) by :class:`Int8Linear`.
+
+    In place; returns the replaced names. Skip a layer whose weight is tied to an embedding (a GPT's
+    ``lm_head``): quantising it would store the shared matrix twice.
+    """
+    names = [n for n, m in model.named_modules() if type(m) is nn.Linear and not (skip and n.endswith(skip))]
+    for name in names:
+        parent, _, child = name.rpartition(".")
+        owner = model.get_submodule(parent) if parent else model
+        setattr(owner, child, Int8Linear(getattr(owner, child)))
+    return names
+
+
+def tensor_bytes(model: nn.Module) -> int:
+    """Bytes of the model's parameters and buffers in memory (a tensor shared by two names counts once)."""
+    seen = {}
+    for t in list(model.parameters()) + list(model.buffers()):
+        seen[t.data_ptr()] = t.numel() * t.element_size()
+    return sum(seen.values())
 
 
 @torch.inference_mode()

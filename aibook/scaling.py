@@ -183,3 +183,43 @@ def fit_power_law(n, loss, n_grid: int = 2000, iterations: int = 100) -> tuple[f
         else:
             damping *= 5
     return float(theta[0]), float(theta[1]), float(theta[2])
+
+
+def chinchilla_loss(n, d, e: float, a: float, alpha: float, b: float, beta: float):
+    """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, eq. 2)."""
+    return e + a / np.asarray(n, dtype=float) ** alpha + b / np.asarray(d, dtype=float) ** beta
+
+
+def fit_chinchilla(n, d, loss) -> tuple[float, float, float, float, float]:
+    """Least-squares fit of L(N, D) = E + A/N^alpha + B/D^beta: (E, A, alpha, B, beta).
+
+    Fitted in log-space parameters (log A, log B) from a grid of starts, keeping the best, as
+    Hoffmann et al. do (they minimise a Huber loss of log L; with few clean points squares suffice).
+    """
+    from scipy.optimize import least_squares
+
+    n, d, loss = (np.asarray(v, dtype=float) for v in (n, d, loss))
+    if not n.shape == d.shape == loss.shape or n.ndim != 1 or len(n) < 5:
+        raise ValueError("need at least 5 (N, D, loss) triples of equal length to fit 5 parameters")
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        e, log_a, alpha, log_b, beta = theta
+        return e + np.exp(log_a - alpha * np.log(n)) + np.exp(log_b - beta * np.log(d)) - loss
+
+    best = None
+    for alpha0 in (0.2, 0.5, 1.0):
+        for beta0 in (0.2, 0.5, 1.0):
+            start = np.array([loss.min() * 0.5, np.log(n.mean()) * alpha0, alpha0, np.log(d.mean()) * beta0,
+                              beta0])
+            fit = least_squares(residual, start, bounds=([0, -50, 0, -50, 0], [loss.min(), 50, 3, 50, 3]))
+            if best is None or fit.cost < best.cost:
+                best = fit
+    e, log_a, alpha, log_b, beta = best.x
+    return float(e), float(np.exp(log_a)), float(alpha), float(np.exp(log_b)), float(beta)
+
+
+def compute_optimal(flops: float, a: float, alpha: float, b: float, beta: float) -> tuple[float, float]:
+    """(N_opt, D_opt) minimising A/N^alpha + B/D^beta under C = 6·N·D (Hoffmann et al. eq. 4)."""
+    g = (alpha * a / (beta * b)) ** (1 / (alpha + beta))
+    n_opt = g * (flops / 6) ** (beta / (alpha + beta))
+    return float(n_opt), float(flops / 6 / n_opt)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from aibook import scaling
 from aibook.scaling import (
     TransformerConfig,
     count_parameters,
@@ -97,3 +98,20 @@ def test_torch_transformer_runs_and_returns_logits_over_the_vocabulary():
     for kind in ("gpt", "bert"):
         model = torch_transformer(TransformerConfig(2, 16, 4, 30, 10, kind=kind))
         assert model(torch.randint(0, 30, (3, 7))).shape == (3, 7, 30)
+
+
+def test_fit_chinchilla_recovers_known_parameters_and_optimum_matches_a_grid():
+    true = (1.7, 400.0, 0.34, 410.0, 0.28)
+    n = np.repeat([1e4, 3e4, 1e5, 3e5, 1e6], 3)
+    d = np.tile([1e5, 1e6, 1e7], 5)
+    loss = scaling.chinchilla_loss(n, d, *true)
+    got = scaling.fit_chinchilla(n, d, loss)
+    np.testing.assert_allclose(got, true, rtol=1e-3)
+    c = 1e15
+    n_opt, d_opt = scaling.compute_optimal(c, *true[1:])
+    assert abs(6 * n_opt * d_opt - c) < 1e-6 * c
+    grid = np.logspace(3, 9, 20001)
+    numeric = grid[np.argmin(scaling.chinchilla_loss(grid, c / 6 / grid, *true))]
+    assert abs(np.log(numeric / n_opt)) < 1e-3
+    with pytest.raises(ValueError, match="at least 5"):
+        scaling.fit_chinchilla(n[:3], d[:3], loss[:3])

@@ -107,3 +107,114 @@ def test_train_epoch_reads_no_value_per_batch(monkeypatch):
     loss, acc = train_epoch(model, batches, torch.nn.functional.cross_entropy,
                             torch.optim.SGD(model.parameters(), lr=0.1))
     assert calls == [] and 0 <= acc <= 1 and loss > 0
+
+
+# --- language-model pre-training (Chapter 11) ---
+
+def markov_stream(n: int, vocab: int = 16, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    table = rng.dirichlet(np.full(vocab, 0.1), size=vocab)
+    out = [0]
+    for _ in range(n - 1):
+        out.append(rng.choice(vocab, p=table[out[-1]]))
+    return np.array(out, dtype=np.uint16)
+
+
+def tiny_gpt(vocab: int = 16, context: int = 8):
+    from aibook.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=vocab, context=context, n_layers=1, d_model=16, n_heads=2))
+
+
+def test_lm_batch_is_a_fixed_function_of_seed_and_step_and_targets_are_shifted():
+    from aibook.train import lm_batch
+
+    stream = markov_stream(500)
+    x, y = lm_batch(stream, step=3, batch_size=4, context=8, seed=1)
+    assert x.shape == y.shape == (4, 8) and x.dtype == torch.long
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    assert torch.equal(lm_batch(stream, 3, 4, 8, 1)[0], x)
+    assert not torch.equal(lm_batch(stream, 4, 4, 8, 1)[0], x)
+    with pytest.raises(ValueError, match="longer than context"):
+        lm_batch(stream[:9], 0, 1, 8)
+
+
+def test_warmup_cosine_matches_pytorch_schedulers():
+    from aibook.train import warmup_cosine
+
+    w, total, floor = 5, 25, 0.1
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    ref = torch.optim.lr_scheduler.SequentialLR(opt, [
+        torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / w, end_factor=1.0, total_iters=w - 1),
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - w, eta_min=floor)], milestones=[w])
+    for step in range(total):
+        assert abs(opt.param_groups[0]["lr"] - warmup_cosine(step, w, total, floor)) < 1e-9, step
+        opt.step()
+        ref.step()
+
+
+def test_evaluate_lm_is_the_mean_token_loss_over_all_windows():
+    from aibook.train import evaluate_lm
+
+    model, stream = tiny_gpt(), markov_stream(30)
+    got = evaluate_lm(model, stream, context=8, batch_size=2)  # windows 0-8, 8-16, 16-24, 24-29 (short)
+    idx = torch.as_tensor(stream.astype("int64"))
+    losses = []
+    for s in range(0, 29, 8):
+        w = idx[s:s + 9]
+        with torch.no_grad():
+            losses.append(nn.functional.cross_entropy(model(w[None, :-1])[0], w[1:], reduction="none"))
+    assert abs(got - torch.cat(losses).mean().item()) < 1e-6
+    assert torch.cat(losses).numel() == 29
+
+
+def test_train_lm_beats_the_unigram_baseline_and_checkpoint_round_trips(tmp_path, capsys):
+    from aibook.ngram import KneserNey
+    from aibook.train import LMTrainConfig, evaluate_lm, load_checkpoint, save_checkpoint, train_lm
+
+    stream = markov_stream(7000)
+    train, val = stream[:6000], stream[6000:]
+    model = tiny_gpt()
+    cfg = LMTrainConfig(steps=150, batch_size=16, lr=1e-2, warmup=10, eval_every=50, seed=0)
+    hist = train_lm(model, train, val, cfg)
+    assert hist.steps == [50, 100, 150] and len(hist.val_loss) == 3
+    assert hist.val_loss[0] < math.log(16)
+    unigram = KneserNey(1, 16).fit(train).cross_entropy(val)
+    assert hist.val_loss[-1] < unigram - 0.2
+    assert hist.tokens_per_second > 0
+    assert capsys.readouterr().out.count("val loss") == 3
+    save_checkpoint(tmp_path / "m.pt", model, {"seed": 0, "val_loss": hist.val_loss[-1]})
+    loaded, meta = load_checkpoint(tmp_path / "m.pt")
+    assert meta["seed"] == 0 and loaded.config == model.config
+    assert abs(evaluate_lm(loaded, val, 8) - hist.val_loss[-1]) < 1e-2  # float16 storage
+    with pytest.raises(FileNotFoundError, match="run the benchmark"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_ddp_two_gloo_processes_under_torchrun_equal_one_process(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    args = ["benchmarks/llm_pretrain.py", "--data", "synthetic", "--size", "tiny", "--steps", "6",
+            "--eval-every", "3", "--dtype", "float64", "--threads", "1"]
+    for procs in (1, 2):
+        out = tmp_path / f"{procs}.jsonl"
+        r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                            f"--nproc_per_node={procs}", *args, "--json", str(out)],
+                           cwd=root, env=env, capture_output=True, text=True, timeout=600)  # hang protection
+        assert r.returncode == 0, r.stderr[-3000:]
+    one, two = (json.loads((tmp_path / f"{p}.jsonl").read_text()) for p in (1, 2))
+    assert (one["processes"], two["processes"]) == (1, 2)
+    assert one["val_loss"][0] != one["val_loss"][1]  # it trained
+    for key in ("train_loss", "val_loss"):
+        assert max(abs(a - b) for a, b in zip(one[key], two[key], strict=True)) < 1e-10, key
+    assert abs(one["parameter_checksum"] - two["parameter_checksum"]) < 1e-9

@@ -1,5 +1,5 @@
 """The one-command GPU check: every notebook of book/ and solutions/ on a device, then the Chapter 5
-benchmark, and one table of the results.
+benchmark and a short run of Chapter 11's pre-training benchmark, and one table of the results.
 
     python -m aibook.booktools.gpu_check --device cuda          # make gpu-check
     python -m aibook.booktools.gpu_check --device cpu --notebooks book/04_math/04_1_networks.ipynb
@@ -79,6 +79,16 @@ def check_benchmark(root: Path, device: str, timeout: float, extra: list[str]) -
                        timeout, root)
 
 
+#: Chapter 11: 200 steps of the reference GPT, enough to measure tokens/s on the device
+LLM_BENCHMARK = ["benchmarks/llm_pretrain.py", "--size", "reference", "--steps", "200", "--eval-every", "100",
+                 "--eval-tokens", "50000"]
+
+
+def check_llm_benchmark(root: Path, device: str, timeout: float) -> Outcome:
+    command = [sys.executable, *LLM_BENCHMARK, "--device", device]
+    return run_command(LLM_BENCHMARK[0], command, child_env(device, os.cpu_count() or 1), timeout, root)
+
+
 def table(outcomes: list[Outcome], record: dict[str, float], device: str) -> str:
     width = max(len(o.name) for o in outcomes)
     lines = [f"{'notebook':<{width}}  result  {device + ' s':>8}  {'CPU record s':>12}  {'ratio':>6}"]
@@ -123,11 +133,14 @@ def main(argv: list[str] | None = None) -> int:
                                args.timeout)
     if not args.no_benchmark:
         bench = check_benchmark(root, args.device, 600, args.benchmark_args.split())
-        outcomes.append(bench)
+        llm = check_llm_benchmark(root, args.device, 600)
+        outcomes += [bench, llm]
     record = runtimes.load_json(root / runtimes.RECORD).get("notebooks", {})
     print(table(outcomes, record, args.device))
     if not args.no_benchmark and bench.ok:
         print("\nbenchmark output:\n" + bench.detail.rstrip())
+    if not args.no_benchmark and llm.ok:
+        print("\nChapter 11 benchmark output:\n" + llm.detail.rstrip())
     print(f"\ngpu check: {time.monotonic() - start:.0f} s in all on device {args.device}", file=sys.stderr)
     return 0 if all(o.ok for o in outcomes) else 1
 

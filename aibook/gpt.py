@@ -1,0 +1,236 @@
+"""A small GPT in one file (Chapter 11): decoder-only Transformer, its size and cost, and decoding.
+
+Causal self-attention written out (with an optional KV cache), pre-LayerNorm blocks, a GELU MLP,
+learned positions and an output layer tied to the token embedding. ``parameter_count`` and
+``flops_per_token`` give size and training cost from the configuration alone, so a reader can
+check them against the counted parameters and ``torch.utils.flop_counter``. ``generate`` decodes
+greedily or samples with temperature, top-k and top-p. ``model(idx)`` returns logits, so any
+code for a causal LM (fine-tuning, LoRA, DPO) works on it unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aibook.attention import scaled_dot_product_attention
+from aibook.scaling import TransformerConfig, transformer_params
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """Shape of a GPT; ``init_std`` is the standard deviation of every weight matrix at start."""
+
+    vocab_size: int
+    context: int = 128
+    n_layers: int = 4
+    d_model: int = 128
+    n_heads: int = 4
+    init_std: float = 0.02
+    fused_attention: bool = True  # training uses F.scaled_dot_product_attention (same result, faster)
+    causal: bool = True  # False: every position sees the whole sequence, as in BERT (11.2 shows why not)
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "context", "n_layers", "d_model", "n_heads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+
+    def to_dict(self) -> dict:
+        """Plain dict (for checkpoints and JSON results)."""
+        return asdict(self)
+
+
+def parameter_count(config: GPTConfig) -> int:
+    """Weights of the GPT from its shape: (V + T)·d + L·(12d² + 13d) + 2d (tied output layer)."""
+    return transformer_params(TransformerConfig(config.n_layers, config.d_model, config.n_heads,
+                                                config.vocab_size, config.context, kind="gpt"))
+
+
+def non_embedding_count(config: GPTConfig) -> int:
+    """Parameters outside the token and position tables: L·(12d² + 13d) + 2d (Kaplan et al.'s N)."""
+    return parameter_count(config) - (config.vocab_size + config.context) * config.d_model
+
+
+def flops_per_token(config: GPTConfig, context: int | None = None) -> int:
+    """Training FLOPs (forward + backward) per token of a sequence of ``context`` tokens.
+
+    6 x (the weights used in matrix products: 12·L·d² in the blocks plus d·V in the tied output
+    layer) + 12·L·T·d for the attention scores and their weighted sum (the full T x T product,
+    mask included, as computed here). Additions of biases, LayerNorm and softmax are not counted.
+    """
+    t = config.context if context is None else context
+    d, layers = config.d_model, config.n_layers
+    return 6 * (12 * layers * d * d + d * config.vocab_size) + 12 * layers * t * d
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    """softmax(q kᵀ/√d + causal mask) v for queries at positions offset..offset+n-1, keys at 0..m-1.
+
+    With ``offset = m - n`` (a KV cache holding the earlier keys), query i sees keys 0..offset+i.
+    """
+    n, m = q.shape[-2], k.shape[-2]
+    if offset + n != m:
+        raise ValueError(f"{n} queries at offset {offset} need {offset + n} keys, got {m}")
+    mask = torch.ones(n, m, dtype=torch.bool, device=q.device).tril(diagonal=offset)
+    return scaled_dot_product_attention(q, k, v, mask)[0]
+
+
+class KVCache:
+    """Keys and values of the tokens seen so far, one (k, v) pair per layer; ``length`` = offset."""
+
+    def __init__(self, n_layers: int) -> None:
+        self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layers
+
+    @property
+    def length(self) -> int:
+        """How many positions are cached (the position of the next token)."""
+        last = self.layers[-1]  # the last layer is extended last in a forward pass
+        return 0 if last is None else last[0].shape[-2]
+
+    def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append this step's keys and values to layer ``layer``; return all of them."""
+        old = self.layers[layer]
+        if old is not None:
+            k, v = torch.cat([old[0], k], dim=-2), torch.cat([old[1], v], dim=-2)
+        self.layers[layer] = (k, v)
+        return k, v
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention: one (d, 3d) projection for q, k, v, then (d, d) out."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.n_heads, self.fused, self.causal = config.n_heads, config.fused_attention, config.causal
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        b, n, d = x.shape  # split (b, n, 3d) into q, k, v of shape (b, heads, n, d / heads)
+        q, k, v = (t.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
+                   for t in self.qkv(x).split(d, dim=2))
+        if cache is not None:
+            k, v = cache.extend(layer, k, v)
+        offset = k.shape[-2] - n  # positions already cached before this step
+        if not self.causal:
+            out = F.scaled_dot_product_attention(q, k, v)
+        elif self.fused and offset == 0:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            out = causal_attention(q, k, v, offset)
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm block: x + attention(LN(x)), then x + MLP(LN(x)) with a 4d GELU layer."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        d = config.d_model
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = CausalSelfAttention(config)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), cache, layer)
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    """Token + learned position embeddings, ``n_layers`` blocks, final LayerNorm, tied output layer."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.token = nn.Embedding(config.vocab_size, config.d_model)
+        self.position = nn.Embedding(config.context, config.d_model)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.head.weight = self.token.weight  # weight tying: one (V, d) matrix reads and writes tokens
+        self.apply(self._init_weights)
+        for block in self.blocks:  # GPT-2: the two projections that add into the residual stream,
+            for p in (block.attn.proj.weight, block.mlp[2].weight):  # scaled down by depth
+                nn.init.normal_(p, std=config.init_std / math.sqrt(2 * config.n_layers))
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # small weights give logits near 0, so the first loss is ln V (PyTorch's default
+        # N(0, 1) embedding makes logits of size ~sqrt(d) and a far larger first loss)
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=self.config.init_std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """Logits (b, n, V) for tokens ``idx`` (b, n); with ``cache`` they continue the cached tokens."""
+        offset = 0 if cache is None else cache.length
+        n = idx.shape[1]
+        if offset + n > self.config.context:
+            raise ValueError(f"{offset + n} positions exceed the context of {self.config.context} tokens:"
+                             " crop the input to the last `context` tokens")
+        x = self.token(idx) + self.position(torch.arange(offset, offset + n, device=idx.device))
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache, i)
+        return self.head(self.ln_f(x))
+
+
+def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
+    """Logits with all but the top-k tokens, and all outside the top-p nucleus, set to -inf.
+
+    The nucleus is the smallest set of most likely tokens whose probabilities sum to at least
+    ``top_p``: a token is kept when the mass of the tokens ranked before it is below ``top_p``.
+    """
+    out = logits.clone()
+    if top_k is not None:
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        kth = torch.topk(out, min(top_k, out.shape[-1]), dim=-1).values[..., -1:]
+        out = out.masked_fill(out < kth, float("-inf"))
+    if top_p is not None:
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        probs, order = torch.softmax(out, dim=-1).sort(dim=-1, descending=True)
+        before = probs.cumsum(dim=-1) - probs  # mass ranked strictly before each token
+        drop = torch.zeros_like(out, dtype=torch.bool).scatter(-1, order, before >= top_p)
+        out = out.masked_fill(drop, float("-inf"))
+    return out
+
+
+@torch.no_grad()
+def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 0.0,
+             top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """Append ``max_new_tokens`` tokens to ``idx`` (b, n): greedy at temperature 0, else sampled.
+
+    With ``use_cache`` each step feeds only the newest token and the cached keys and values;
+    without it the whole sequence (its last ``context`` tokens) is recomputed every step.
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    context = model.config.context
+    if use_cache and idx.shape[1] + max_new_tokens > context:
+        raise ValueError(f"prompt ({idx.shape[1]}) + new tokens ({max_new_tokens}) exceed the context of "
+                         f"{context}: shorten them or use use_cache=False (a sliding window)")
+    was_training = model.training
+    model.eval()
+    cache = KVCache(model.config.n_layers) if use_cache else None
+    step_input = idx
+    try:
+        for _ in range(max_new_tokens):
+            logits = model(step_input if use_cache else idx[:, -context:], cache)[:, -1, :]
+            if temperature == 0:
+                nxt = logits.argmax(dim=-1, keepdim=True)
+            else:
+                probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
+                nxt = torch.multinomial(probs, 1, generator=generator)
+            idx = torch.cat([idx, nxt], dim=1)
+            step_input = nxt
+    finally:
+        model.train(was_training)
+    return idx
