@@ -141,6 +141,23 @@ def latency_per_batch(model: nn.Module, x: torch.Tensor, repeats: int = 20) -> f
     return sorted(times)[len(times) // 2]
 
 
+def interleaved_latencies(models: dict[str, nn.Module], x: torch.Tensor,
+                          rounds: int = 30) -> dict[str, list[float]]:
+    """Wall times (seconds) of one forward pass of each model, timed in turn in every round, so that a
+    change of machine load falls on all models alike instead of on whichever was timed at the time."""
+    times: dict[str, list[float]] = {name: [] for name in models}
+    with torch.inference_mode():
+        for model in models.values():
+            model.eval()
+            model(x)  # warm-up
+        for _ in range(rounds):
+            for name, model in models.items():
+                t0 = time.perf_counter()
+                model(x)
+                times[name].append(time.perf_counter() - t0)
+    return times
+
+
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
                       temperature: float = 4.0, alpha: float = 0.5) -> torch.Tensor:
     """Hinton et al. (2015): alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE(student, y)."""

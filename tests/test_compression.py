@@ -12,6 +12,7 @@ from aibook.compression import (
     Int8Linear,
     dequantize_weight_int8,
     distillation_loss,
+    interleaved_latencies,
     latency_per_batch,
     magnitude_prune,
     model_size_bytes,
@@ -62,6 +63,25 @@ def test_quantize_int8_is_smaller_and_close():
     x = torch.randn(8, 64)
     torch.testing.assert_close(q(x), model(x), rtol=0.1, atol=0.05)
     assert latency_per_batch(q, x, repeats=3) > 0
+
+
+def test_interleaved_latencies_times_every_model_every_round_without_grad():
+    calls = []
+
+    class Recorder(nn.Module):
+        def __init__(self, name):
+            super().__init__()
+            self.name, self.layer = name, nn.Linear(4, 2)
+
+        def forward(self, x):
+            calls.append((self.name, torch.is_grad_enabled()))
+            return self.layer(x)
+
+    times = interleaved_latencies({"a": Recorder("a"), "b": Recorder("b")}, torch.randn(3, 4), rounds=4)
+    assert {k: len(v) for k, v in times.items()} == {"a": 4, "b": 4}
+    assert all(t > 0 for v in times.values() for t in v)
+    assert [name for name, _ in calls] == ["a", "b"] + ["a", "b"] * 4  # warm-ups, then interleaved
+    assert not any(grad for _, grad in calls)
 
 
 def test_distillation_loss_matches_formula():
