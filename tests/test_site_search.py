@@ -179,3 +179,43 @@ def test_search_finds_the_pages_with_every_word(browser, server):  # noqa: F811
     assert expected_total >= 5 * len(QUERIES), "the queries should match pages: is the site built?"
     assert precision >= 0.9 and recall >= 0.9, "\n".join(rows)
     assert raw_tex == [], f"snippets show raw TeX: {raw_tex[:5]}"
+
+
+def run_search_rules(expression: str, synonyms: list[list[str]], index_terms: list[str]):
+    """Evaluate expression (JavaScript) after loading the search page's rules in Node, with stubs of
+    what Sphinx's searchtools.js defines."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.fail("Node.js not found: run 'make sysdeps' (Debian package 'nodejs')")
+    terms = {term: 0 for term in index_terms}
+    from aibook.booktools.site_search import SPLITTER_JS
+
+    script = (f"var window = {{AIBOOK_SEARCH_SYNONYMS: {json.dumps(synonyms, ensure_ascii=False)}}};\n"
+              f"var Search = {{_index: {{terms: {json.dumps(terms)}, titleterms: {{}}}}}};\n"
+              "var stopwords = ['the', 'a'];\n"
+              "function Stemmer() { this.stemWord = function (w) { return w.replace(/s$/, ''); }; }\n"
+              + SPLITTER_JS.read_text(encoding="utf-8") + "\n"
+              + (SPLITTER_JS.parent / "aibook-search.js").read_text(encoding="utf-8")
+              + f"\nconsole.log(JSON.stringify({expression}));")
+    run = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_a_query_becomes_groups_of_synonyms_and_words():
+    synonyms = [["显存", "GPU memory"], ["预热", "warm-up"]]
+    groups = run_search_rules('window.aibookSearch.queryGroups("GPU 显存 的 models")', synonyms,
+                              ["显存", "gpu", "model"])
+    assert groups == [[{"phrase": "显存"}, {"phrase": "gpu memory"}], [{"words": ["gpu"]}],
+                      [{"words": ["model"]}]]
+    # the English term is taken whole, before its words; a lone Chinese character is not required
+    groups = run_search_rules('window.aibookSearch.queryGroups("warm-up 非")', synonyms, [])
+    assert groups == [[{"phrase": "预热"}, {"phrase": "warm-up"}]]
+
+
+def test_snippet_formulas_become_text():
+    formulas = [r"\\(\\theta^* = 3\\)", r"\\[\\frac{1}{N} \\sum_{n} \\mathrm{loss}_n \\le \\alpha\\]"]
+    calls = ", ".join(f'window.aibookSearch.texToText("{f}")' for f in formulas)
+    text = run_search_rules(f"[{calls}]", [], [])
+    assert text == ["θ^* = 3", "1/N Σ_n loss_n ≤ α"]
+    assert not any(RAW_TEX.search(t) for t in text)

@@ -26,7 +26,10 @@
       var lower = word.toLowerCase();
       if (HAN.test(lower) || stopwords.indexOf(lower) !== -1 || /^\d+$/.test(lower)) return lower;
       return stemmer.stemWord(lower);
-    }).filter(function (word) { return word && stopwords.indexOf(word) === -1 && !/^\d+$/.test(word); });
+    }).filter(function (word) {
+      // the index keeps no 1-character Chinese word (Sphinx drops them): requiring one finds nothing
+      return word && !(HAN.test(word) && word.length < 2) && stopwords.indexOf(word) === -1 && !/^\d+$/.test(word);
+    });
   }
   function latinBounded(text, start, end) {
     var before = start > 0 ? text[start - 1] : " ";
