@@ -16,6 +16,8 @@ import re
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# the manager as _config.yml lists it (nb_ipywidgets_js), matched by the end of the file name
+WIDGET_MANAGER_FILES = ("require.js", "aibook-widgets.js", "embed-amd.js")
 _SEARCH_SCRIPTS = re.compile(
     r'[ \t]*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)[^"]*">'
     r"</script>\n?")
@@ -31,11 +33,11 @@ def _drop_unused_widget_manager(app, pagename, templatename, context, doctree) -
     scripts = context.get("script_files")
     if not scripts or WIDGET_VIEW in context.get("body", ""):
         return
-    manager = set(getattr(app.config, "nb_ipywidgets_js", {}) or {})
+    manager = tuple(getattr(app.config, "nb_ipywidgets_js", {}) or {}) + WIDGET_MANAGER_FILES
 
     def is_widget_script(script) -> bool:
         attributes = getattr(script, "attributes", {}) or {}
-        return (getattr(script, "filename", None) in manager
+        return (str(getattr(script, "filename", None) or "").endswith(manager)
                 or attributes.get("type") == WIDGET_STATE)
     scripts[:] = [script for script in scripts if not is_widget_script(script)]
 
