@@ -3,6 +3,8 @@
 - ``exercises/chNN``: a "怎么开始" box under the title: open it on Colab, or run it locally (with the
   one line that makes ``import aibook`` work), and what ``check`` prints, produced by running the
   chapter's first question's tests on an unanswered stub and on the reference answer.
+- ``exercises/chNN``: each question ("## 3.2 ...") gets the label ``exercise-3-2``, the target of
+  the links at the end of the section pages (``site_exercise_links.py``).
 - ``solutions/chNN``: the title becomes "第 N 章参考答案：…" (page, browser tab, prev/next links), and
   a banner says it is the answer key and links back to the exercises.
 """
@@ -19,6 +21,7 @@ from sphinx.transforms import SphinxTransform
 
 PAGE = re.compile(r"(exercises|solutions)/ch(\d\d)")
 EXERCISE_TITLE = re.compile(r"第\s*(\d+)\s*章练习")
+QUESTION_NUMBER = re.compile(r"(\d+\.\d+)\s")
 
 
 def check_samples(chapter: int) -> tuple[str, str, str]:
@@ -124,6 +127,7 @@ class ExercisePages(SphinxTransform):
         kind, chapter = match[1], int(match[2])
         title = section[0]
         if kind == "exercises":
+            self.label_questions(section)
             options = self.config.html_theme_options or {}
             section.insert(1, start_box(chapter, options.get("repository_url", ""),
                                         options.get("repository_branch", "main")))
@@ -133,3 +137,18 @@ class ExercisePages(SphinxTransform):
                 new_text = EXERCISE_TITLE.sub(f"第 {chapter} 章参考答案", text, count=1)
                 title.replace_self(nodes.title(new_text, new_text))
             section.insert(1, answer_banner(chapter))
+
+    def label_questions(self, page: nodes.section) -> None:
+        """Give each question's section the explicit label ``exercise-N-k`` (std domain ``ref`` target)."""
+        from aibook.booktools.site_exercise_links import question_label
+
+        for section in page.findall(nodes.section):
+            match = QUESTION_NUMBER.match(section[0].astext()) if section is not page else None
+            if match is None:
+                continue
+            label = question_label(match[1])
+            section["names"].append(label)
+            section["ids"].append(label)
+            self.document.nameids[label] = label
+            self.document.nametypes[label] = True
+            self.document.ids[label] = section

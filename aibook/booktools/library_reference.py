@@ -1,5 +1,7 @@
-"""The learner library's quick reference: one line per public function and class, read from the
-docstrings, with the chapters whose notebooks use each module (rendered by ``{library-reference}``)."""
+"""The learner library's quick reference: one line per public function and class, with the chapters
+whose notebooks use each module (rendered by ``{library-reference}``). The website shows the
+Chinese line of ``book/library_zh.yml`` beside the English name; the English docstrings stay in the
+code, and ``missing_chinese`` lists what the data file lacks or names in vain."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
@@ -81,23 +84,42 @@ def reference(root: Path) -> list[tuple[str, str, list[int], list[Entry]]]:
     return sorted(rows, key=lambda r: (r[2][0] if r[2] else 99, r[0]))
 
 
+def chinese_lines(root: Path) -> dict[str, str]:
+    """{"module" or "module.name": its Chinese one-liner} from book/library_zh.yml."""
+    return yaml.safe_load((root / "book" / "library_zh.yml").read_text(encoding="utf-8")) or {}
+
+
+def missing_chinese(root: Path) -> tuple[list[str], list[str]]:
+    """(keys of the library without a Chinese line, keys of the data file that name nothing)."""
+    lines = chinese_lines(root)
+    keys = []
+    for module in library_modules():
+        keys += [module] + [f"{module}.{e.name}" for e in public_entries(module)]
+    return [k for k in keys if not str(lines.get(k, "")).strip()], sorted(set(lines) - set(keys))
+
+
 class LibraryReference(SphinxDirective):
     """``{library-reference}``: every public function and class of the learner library, one line
     each from its docstring, grouped by module in the order the chapters first use them."""
 
     def run(self) -> list[nodes.Node]:
         root = Path(self.env.srcdir)
+        self.env.note_dependency(str(root / "book" / "library_zh.yml"))
+        chinese = chinese_lines(root)
+        missing, _ = missing_chinese(root)
+        if missing:
+            raise self.error(f"book/library_zh.yml has no Chinese line for {missing}")
         out: list[nodes.Node] = []
-        for module, summary, chapters, entries in reference(root):
+        for module, _summary, chapters, entries in reference(root):
             where = ("用于第 " + "、".join(map(str, chapters)) + " 章") if chapters else "供其他模块使用"
-            rows = [[f"`{e.name}`" + (" (class)" if e.kind == "class" else ""), e.summary or "—"]
+            rows = [[f"`{e.name}`" + ("（类）" if e.kind == "class" else ""), chinese[f"{module}.{e.name}"]]
                     for e in entries]
             source = Path(__import__(f"aibook.{module}", fromlist=["_"]).__file__)
-            header = ["name", "what it does"]
-            table = (list_table(self, source, "", "library-table", "30 70", header, rows)[1:]
+            header = ["名称", "作用"]
+            table = (list_table(self, source, "", "library-table", "44 56", header, rows)[1:]
                      if rows else [nodes.paragraph(text="（只有数据，没有函数。）")])
             title = nodes.paragraph()
             title += nodes.strong(text=f"aibook.{module}")
-            title += nodes.Text(f"（{where}）：{summary}")
+            title += nodes.Text(f"（{where}）：{chinese[module]}")
             out += [title, *table]
         return out
