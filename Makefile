@@ -96,6 +96,7 @@ _vendor/.installed: package.json package-lock.json
 
 data: venv
 	@$(BIN)/python -m aibook.data
+	@$(BIN)/python -m aibook.poetry
 
 # Regenerate exercises/ from solutions/ (one source per chapter).
 exercises: venv
