@@ -30,7 +30,7 @@ def section_pages() -> list[str]:
 
 def all_questions() -> dict[str, list[quizzes.Question]]:
     found = {}
-    for chapter in range(1, 11):
+    for chapter in range(1, 12):
         found.update(load_chapter(ROOT, chapter))
     return found
 
