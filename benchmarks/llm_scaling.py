@@ -1,7 +1,7 @@
 """Chapter 11.4: loss against model size and training tokens, measured on our own small GPTs.
 
     python benchmarks/llm_scaling.py --seeds 0 --threads 1              # the whole grid, seed 0
-    python benchmarks/llm_scaling.py --seeds 1 2 --budgets 1048576       # more seeds, largest budget
+    python benchmarks/llm_scaling.py --seeds 1 2 --budgets 524288         # more seeds, largest budget
     python benchmarks/llm_scaling.py --report                            # what is stored so far
 
 Every (size, token budget, seed) is its own run with its own warm-up + cosine schedule that ends at
@@ -31,7 +31,7 @@ from aibook.train import LMTrainConfig, evaluate_lm, train_lm  # noqa: E402
 RESULTS = Path(__file__).resolve().parent.parent / "aibook" / "results" / "llm_scaling.jsonl"
 #: (layers, width, heads): non-embedding parameters from about 13 thousand to 0.8 million
 SIZES = ((1, 32, 2), (2, 48, 4), (2, 64, 4), (3, 96, 4), (4, 128, 4))
-BUDGETS = (262_144, 524_288, 1_048_576)  # training tokens: 128, 256, 512 steps of 16 x 128
+BUDGETS = (131_072, 262_144, 524_288)  # training tokens: 64, 128, 256 steps of 16 x 128
 CONTEXT, BATCH, LR, VAL_TOKENS = 128, 16, 2e-3, 131_072
 
 
