@@ -109,7 +109,7 @@ def test_roster_joins_by_file_name_then_notebook_metadata(tmp_path):
     stranger = tmp_path / "stranger.ipynb"
     stranger.write_text("{not json")
     found = match_roster([str(alice), str(bob), str(stranger)], roster)
-    assert found == {str(alice): roster[0], str(bob): roster[1]}
+    assert found.students == {str(alice): roster[0], str(bob): roster[1]} and found.errors == []
 
     grades = [chapter4_grade(str(alice)), chapter4_grade(str(bob)), NotebookGrade(str(stranger), error="bad")]
     out = tmp_path / "grades.csv"

@@ -54,34 +54,46 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aibook.device import limit_threads_of_child_processes
+from aibook.grader import sandbox
+from aibook.grader.banks import banks, chapter_of
+from aibook.grader.integrity import similar_pairs
 from aibook.grader.reports import (
+    Policy,
     Student,
     gradescope_results,
     match_roster,
+    parse_visibility,
     read_roster,
+    submission_time,
     write_feedback,
     write_gradescope,
+    write_lms_grades,
 )
-from aibook.grader.session import NotebookGrade, grade_safely, kernel_env_path, shorten
+from aibook.grader.session import NotebookGrade, answer_sources, grade_safely, kernel_env_path, shorten
 
 NOTHING = "没有找到提交的 .ipynb 文件（no notebook submitted）：请上传练习笔记本"
+TAMPERED = ("error: the grader's own files changed while it ran (aibook/grader): no result written; "
+            "reinstall the package and grade again")
 
 
 def grade_all(paths: list[str], jobs: int, timeout: float = 300, call_timeout: float = 10,
-              seed: int = 0) -> Iterator[NotebookGrade]:
+              seed: int = 0, cell_timeout: float = 60) -> Iterator[NotebookGrade]:
     """Grade ``paths`` with ``jobs`` worker processes; yield the grades in the order given."""
     kernel_env_path()  # the workers inherit PATH, so their kernels are this venv's
     limit_threads_of_child_processes(1)  # one thread per kernel: --jobs kernels share the cores
+    batch = tuple(paths)
     if jobs <= 1 or len(paths) <= 1:
         for path in paths:
-            yield grade_safely(path, timeout, call_timeout, seed)
+            yield grade_safely(path, timeout, call_timeout, seed, cell_timeout, batch)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context) as pool:
-        futures = [pool.submit(grade_safely, p, timeout, call_timeout, seed) for p in paths]
+        futures = [pool.submit(grade_safely, p, timeout, call_timeout, seed, cell_timeout, batch)
+                   for p in paths]
         for path, future in zip(paths, futures, strict=True):
             try:
                 yield future.result()
@@ -112,18 +124,71 @@ def write_csv(path: Path, grades: list[NotebookGrade], roster: list[Student] | N
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         who = ["student_id", "name"] if roster is not None else []
-        writer.writerow([*who, "notebook", *ids, "total", "max_score", "error"])
+        writer.writerow([*who, "notebook", *ids, "total", "max_score", "error", "flags"])
         for grade in grades:
             points = {q.id: q.points for q in grade.questions}
             student = students.get(grade.notebook)
             person = [student.student_id, student.name] if student else ["", ""]
             writer.writerow([*person[: len(who)], grade.notebook, *(points.get(i, "") for i in ids),
-                             grade.score, grade.max_score, grade.error or ""])
+                             grade.score, grade.max_score, grade.error or "", "; ".join(grade.flags)])
         submitted = {s.student_id for s in students.values()}
         for student in roster or []:
             if student.student_id not in submitted:
                 writer.writerow([student.student_id, student.name, "", *("" for _ in ids), 0, "",
-                                 "no submission"])
+                                 "no submission", ""])
+
+
+def write_similarity(path: Path, submissions: list[str]) -> None:
+    """question, submission, other (a submission or the library's answer), similarity: the pairs
+    at or above 0.8, most alike first."""
+    answers = {p: answer_sources(p) for p in submissions}
+    chapters = sorted({c for a in answers.values() for q in a if (c := chapter_of(q)) is not None})
+    questions = [q for c in chapters for q in banks().get(c, ())]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["question", "submission", "other", "similarity"])
+        for pair in similar_pairs(answers, questions):
+            writer.writerow([pair.question, pair.first, pair.other, f"{pair.score:.3f}"])
+
+
+def read_shards(files: list[Path]) -> list[NotebookGrade]:
+    """The grades in the ``--json`` output of several shard runs, sorted by notebook (as one run
+    over the sorted paths gives them); a notebook graded twice is an error."""
+    grades: dict[str, NotebookGrade] = {}
+    for file in files:
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            data = json.loads(line)
+            data.pop("student_id", None), data.pop("name", None)
+            if data["notebook"] in grades:
+                raise ValueError(f"{file}:{number}: {data['notebook']} was graded in two shards")
+            grades[data["notebook"]] = NotebookGrade.from_json(data)
+    return [grades[k] for k in sorted(grades)]
+
+
+def shard(paths: list[str], index: int, count: int) -> list[str]:
+    """Slice ``index`` (1-based) of ``count``: every ``count``-th path of the sorted list, so each
+    machine of a job array picks its own share without talking to the others."""
+    return sorted(paths)[index - 1::count]
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {text!r}")
+    return int(index), int(count)
+
+
+def _policy(args: argparse.Namespace) -> tuple[Policy, datetime | None]:
+    submitted, due = submission_time(args.metadata) if args.metadata else (None, None)
+    if args.due:
+        due = datetime.fromisoformat(args.due)
+        due = due if due.tzinfo else due.replace(tzinfo=UTC)
+    if not 0 <= args.late_penalty <= 1:
+        raise ValueError(f"--late-penalty must be between 0 and 1, got {args.late_penalty}")
+    policy = Policy(parse_visibility(args.visibility), due, args.late_penalty)
+    return policy, submitted or (datetime.now(UTC) if due else None)
 
 
 def _positive(kind: type) -> Callable[[str], float]:
@@ -146,8 +211,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write one row per submission, one column per question")
     parser.add_argument("--timeout", type=_positive(float), default=300.0, metavar="SECONDS",
                         help="time for running one submission's cells (default 300)")
+    parser.add_argument("--cell-timeout", type=_positive(float), default=60.0, metavar="SECONDS",
+                        help="time for one cell of the notebook (default 60)")
     parser.add_argument("--call-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
                         help="time for one test's calls of an answer (default 10)")
+    parser.add_argument("--similarity", type=Path, metavar="CSV",
+                        help="write the pairs of answers that look alike (between submissions and "
+                             "with the library's answer) for a person to read")
     parser.add_argument("--jobs", type=_positive(int), default=os.cpu_count() or 1,
                         help="submissions graded in parallel (default: one per CPU core)")
     parser.add_argument("--seed", type=int, default=None,
@@ -161,8 +231,39 @@ def main(argv: list[str] | None = None) -> int:
                         help="write Gradescope's results.json (all submissions as one student's)")
     parser.add_argument("--chapter", type=int, default=None,
                         help="with --gradescope: list every question of this chapter, answered or not")
+    parser.add_argument("--visibility", default="", metavar="4.6=hidden,...",
+                        help="with --gradescope: per question visible, hidden, after_due_date or "
+                             "after_published (default visible)")
+    parser.add_argument("--due", metavar="ISO-DATE", help="due date, e.g. 2026-12-01T23:59+08:00 "
+                        "(on Gradescope read from --metadata)")
+    parser.add_argument("--late-penalty", type=float, default=0.0, metavar="FRACTION",
+                        help="score lost per started day late, e.g. 0.1 (default 0)")
+    parser.add_argument("--metadata", type=Path, metavar="JSON",
+                        help="Gradescope's submission_metadata.json: submission time and due date")
+    parser.add_argument("--canvas", type=Path, metavar="CSV", help="with --roster: a Canvas gradebook import")
+    parser.add_argument("--moodle", type=Path, metavar="CSV", help="with --roster: a Moodle grade import")
+    parser.add_argument("--assignment", default="exercises", help="the gradebook column (default exercises)")
+    parser.add_argument("--shard", type=_shard, metavar="I/N",
+                        help="grade only slice I of N (1-based), the same slice on every machine")
     args = parser.parse_args(argv)
-    if not args.submissions and not args.gradescope:
+    try:
+        policy, submitted = _policy(args)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if (args.canvas or args.moodle) and not args.roster:
+        parser.error("--canvas and --moodle need --roster")
+    if args.shard:
+        args.submissions = shard(args.submissions, *args.shard)
+    merged: list[NotebookGrade] | None = None
+    if args.submissions[:1] == ["merge"]:  # python -m aibook.grader merge shard-*.jsonl ...
+        try:
+            merged = read_shards([Path(p) for p in args.submissions[1:]])
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: cannot merge: {exc}: give the files that --json wrote", file=sys.stderr)
+            return 2
+        args.submissions = [g.notebook for g in merged]
+    elif not args.submissions and not args.gradescope:
         parser.error("no submissions given: name the .ipynb files to grade")
     try:
         roster = read_roster(args.roster) if args.roster else None
@@ -172,10 +273,29 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     jobs = max(1, min(args.jobs, len(args.submissions)))
     students = match_roster(args.submissions, roster) if roster else {}
+    if roster:
+        for line in students.errors:
+            print(f"error: roster: {line}", file=sys.stderr)
+        if students.errors:
+            print("error: nothing graded: every submission must match exactly one student",
+                  file=sys.stderr)
+            return 2
+        for line in students.warnings:
+            print(f"warning: roster: {line}", file=sys.stderr)
+        args.submissions = [p for p in args.submissions if p not in students.superseded]
+    warnings = sandbox.warnings_for([Path(p) for p in args.submissions])
+    for line in warnings:
+        print(line, file=sys.stderr, flush=True)
+    digest = sandbox.package_digest()
     start = time.monotonic()
     grades = []
     try:
-        for grade in grade_all(args.submissions, jobs, args.timeout, args.call_timeout, seed):
+        results = iter(merged) if merged is not None else grade_all(
+            args.submissions, jobs, args.timeout, args.call_timeout, seed, args.cell_timeout)
+        for grade in results:
+            if sandbox.package_digest() != digest:
+                print(TAMPERED, file=sys.stderr)
+                return 3
             grades.append(grade)
             if grade.error:
                 print(f"error: {grade.notebook}: {grade.error}", file=sys.stderr, flush=True)
@@ -195,10 +315,19 @@ def main(argv: list[str] | None = None) -> int:
         if roster is not None and path not in students:
             print(f"warning: {path} is not on the roster (no matching file or student_id)",
                   file=sys.stderr)
+    if sandbox.package_digest() != digest:
+        print(TAMPERED, file=sys.stderr)
+        return 3
     outputs = [(args.csv, "--csv", lambda: write_csv(args.csv, grades, roster, students)),
+               (args.similarity, "--similarity", lambda: write_similarity(args.similarity, args.submissions)),
                (args.feedback, "--feedback", lambda: write_feedback(args.feedback, grades, students)),
-               (args.gradescope, "--gradescope", lambda: write_gradescope(
-                   args.gradescope, gradescope_results(grades, args.chapter, "" if grades else NOTHING)))]
+               (args.gradescope, "--gradescope", lambda: write_gradescope(args.gradescope, gradescope_results(
+                   grades, args.chapter, "\n".join([*warnings, NOTHING if not grades else ""]).strip(),
+                   policy, submitted))),
+               (args.canvas, "--canvas", lambda: write_lms_grades(
+                   args.canvas, "canvas", grades, students, roster or [], args.assignment)),
+               (args.moodle, "--moodle", lambda: write_lms_grades(
+                   args.moodle, "moodle", grades, students, roster or [], args.assignment))]
     for target, option, write in outputs:
         if target is None:
             continue
