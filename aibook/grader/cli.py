@@ -1,39 +1,27 @@
 """Grade exercise notebooks: ``python -m aibook.grader SUBMISSION.ipynb ... [--json] [--csv FILE]``.
 
 How a submission is graded
-    The file is read once and copied into a fresh temporary directory; the copy runs there in a
-    new ``python3`` kernel (nbclient), cell by cell like Jupyter's "Run All": it stops at the first
-    cell that fails, runs past ``--timeout`` (all cells together) or kills the kernel; after a
-    dead kernel a fresh one replays the cells before that cell. Then, for every question whose
-    answer cell (metadata ``{"aibook": {"question": "4.1"}}``) ran, the grader draws test inputs
-    in its own process and sends the same kernel a small self-contained evaluation cell: it looks
-    the answer up by name in the kernel's globals, calls it (``--call-timeout`` per test) and
-    publishes the returned values as plain JSON in a display_data output of a private mime type,
-    tagged with a random nonce per call. The grader reads that output of that cell only and
-    compares the values with the reference computed in the grader process (``aibook.grader.questions``).
-    The submission file is never modified and nothing is written next to it. ``--jobs``
-    submissions (default: one per CPU core) are graded in parallel, each in its own kernel.
+    The file is read once and copied into a private scratch folder; the copy runs there in a new
+    ``python3`` kernel (nbclient), every code cell in order with its own time limit
+    (``--cell-timeout``, all together ``--timeout``): an error, a timeout or a dead kernel is
+    recorded for that cell and the next one runs (after a dead kernel, in a fresh kernel that replays
+    the cells that worked). The learner's ``check`` calls are skipped. Then, for every question of
+    the chapters whose answer cells (metadata ``{"aibook": {"question": "4.1"}}``) it holds, the
+    grader draws test inputs in its own process and sends the kernel a small self-contained
+    evaluation cell: it calls the answer by name (``--call-timeout`` per test; a test that hangs ends
+    that question), drops what it prints, and publishes the returned values as plain JSON tagged with
+    a random nonce. The grader compares them with the reference computed in its own process
+    (``aibook.grader.questions``). The submission file is never modified. ``--jobs`` submissions
+    (default: one per CPU core) are graded in parallel, each in its own kernel.
 
 What is defended
-    Points come only from the values the learner's function returns for inputs drawn in the
-    grader (a fresh ``--seed`` each run unless given), compared in the grader. Printed text
-    ("All tests passed"), forged JSON lines (the kernel's own stdout and stderr go to /dev/null),
-    stored outputs (never read), a redefined ``check``, an emptied question bank or monkeypatched
-    NumPy comparisons in the kernel earn nothing; a second result for one call, or one without the
-    call's nonce, fails that test. A notebook that raises, calls ``sys.exit()`` or ``os._exit()``,
-    kills its kernel or never ends is still graded: questions answered before that point count.
-
-What is not defended (the grader is not a sandbox)
-    It runs the learner's code with the grader's own rights. That code can call the package's
-    reference implementations (``aibook.numpy_nn``, PyTorch) and get full marks without writing
-    the answer; read the grader's environment variables and any file its user can read; change
-    files its user can write (the installed question bank included); use the network; write to
-    the grader's terminal through /proc; or kill the grader process (then that run stops).
-    To isolate it, run the grader in a throw-away container or VM without network, as an
-    unprivileged user who cannot write the package, with a clean environment and CPU, memory and
-    process limits, e.g. ``docker run --rm --network none --user 1000 --memory 4g --cpus 2
-    --pids-limit 256 -v "$PWD/submissions:/in:ro" IMAGE python -m aibook.grader /in/*.ipynb --json``,
-    and read the code (or use a plagiarism checker) where a grade matters.
+    See ``aibook.grader.sandbox`` and the README: as root, the kernel runs as a system user of its
+    own grading slot, cannot read the banks or answer keys (a stub ``aibook.grader``; a mount
+    namespace where possible), write the grader's files, results or other submissions, or signal the
+    grader, and everything it started is killed when the notebook ends. Answers that use the
+    grader's references or the library's own answer are flagged and score 0. The grader hashes its
+    package at the start and checks it before writing any result. Without root the learner's code
+    runs with the grader's rights, and the first line of output says so.
 
 Why our own grader
     otter-grader 7 pulls about 96 packages (570 MB, a browser driver included) and restricts its

@@ -85,14 +85,15 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str:
     return ".".join(reversed(parts))
 
 
-def names_used(source: str) -> set[str]:
+def names_used(source: str, aliases: dict[str, str] | None = None) -> set[str]:
     """Dotted names a cell refers to, imports resolved (``from aibook import numpy_nn as nn`` then
-    ``nn.conv2d`` gives ``aibook.numpy_nn.conv2d``); strings naming modules count too."""
+    ``nn.conv2d`` gives ``aibook.numpy_nn.conv2d``); strings naming modules count too. ``aliases``
+    carries the imports of earlier cells and gains this cell's."""
     try:
         tree = ast.parse(_without_magics(source))
     except SyntaxError:
         return set()
-    aliases: dict[str, str] = {}
+    aliases = {} if aliases is None else aliases
     used: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -126,8 +127,9 @@ def static_flags(cells: list[tuple[str | None, str]], questions: Iterable[Questi
     questions = list(questions)
     allowed = {f"aibook.grader.banks.{module}.{name}" for module, names in _kernel_helper_names().items()
                for name in names}
+    aliases: dict[str, str] = {}
     for qid, source in cells:
-        used = names_used(source)
+        used = names_used(source, aliases)
         grader = sorted(n for n in used if n not in allowed and (
             any(n == g or n.startswith(g + ".") for g in GRADER_NAMES)
             or n.endswith(".reference") or n == "find_question"))
