@@ -413,7 +413,8 @@ def _grade(path: Path, timeout: float, call_timeout: float, seed: int, cell_time
             session.start()
         except Exception as exc:
             grade.error = (f"could not start the python3 kernel ({shorten(str(exc), 120)}): "
-                           "install ipykernel in this environment")
+                           "install ipykernel in this environment"
+                           + (f", readable by the user {identity.name}" if identity else ""))
             return grade
         try:
             _run_and_evaluate(session, grade, questions, answers, timeout, call_timeout, seed,
