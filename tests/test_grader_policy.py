@@ -19,12 +19,12 @@ from aibook.grader import cli
 from aibook.grader.banks import banks
 from aibook.grader.reports import (
     Policy,
-    Student,
     gradescope_results,
     parse_visibility,
     submission_time,
     write_lms_grades,
 )
+from aibook.grader.roster import Student
 from aibook.grader.session import NotebookGrade
 
 ROOT = Path(__file__).resolve().parents[1]

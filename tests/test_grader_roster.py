@@ -10,7 +10,8 @@ from pathlib import Path
 
 from aibook.booktools.exercise_notebooks import STUDENT_ID_CELL
 from aibook.grader import cli
-from aibook.grader.reports import match_roster, notebook_student_id, read_roster, write_feedback
+from aibook.grader.reports import write_feedback
+from aibook.grader.roster import match_roster, notebook_student_id, read_roster
 from aibook.grader.session import NotebookGrade
 
 ROSTER = "student_id,name,file,lms_id\n2024001,Alice,ch04.ipynb,501\n2024002,Bob,ch04.ipynb,502\n"

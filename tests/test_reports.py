@@ -21,14 +21,8 @@ from aibook.grader.check import format_result, local_runner
 from aibook.grader.gradescope import build_zip, runtime_requirements
 from aibook.grader.mistakes import mistakes_for
 from aibook.grader.questions import run_question
-from aibook.grader.reports import (
-    Student,
-    feedback_text,
-    gradescope_results,
-    match_roster,
-    read_roster,
-    write_feedback,
-)
+from aibook.grader.reports import feedback_text, gradescope_results, write_feedback
+from aibook.grader.roster import Student, match_roster, read_roster
 from aibook.grader.session import NotebookGrade
 
 ROOT = Path(__file__).resolve().parents[1]

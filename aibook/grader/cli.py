@@ -30,6 +30,9 @@ Why our own grader
     library (the modules of ``aibook.grader``), and the learner-facing checks work on Colab.
 """
 
+# Over 300 lines on purpose: the options, the grading loop and the output stage share the parsed
+# arguments and are read together.
+
 from __future__ import annotations
 
 import argparse
@@ -51,16 +54,14 @@ from aibook.grader.banks import banks, chapter_of
 from aibook.grader.integrity import similar_pairs
 from aibook.grader.reports import (
     Policy,
-    Student,
     gradescope_results,
-    match_roster,
     parse_visibility,
-    read_roster,
     submission_time,
     write_feedback,
     write_gradescope,
     write_lms_grades,
 )
+from aibook.grader.roster import Student, match_roster, read_roster
 from aibook.grader.session import NotebookGrade, answer_sources, grade_safely, kernel_env_path, shorten
 
 NOTHING = "没有找到提交的 .ipynb 文件（no notebook submitted）：请上传练习笔记本"
