@@ -151,7 +151,9 @@ class _Session:
                               resources={"metadata": {"path": str(self.workdir)}})
         self.client.keep_outputs_of = self.scratch
         km = self.client.create_kernel_manager()
-        km.connection_file = str(self.workdir / f"kernel-{self.starts}.json")
+        # in the root-owned folder around the scratch folder: a link the learner's code left in its own
+        # folder must never redirect a file that root writes
+        km.connection_file = str(self.workdir.parent / f"kernel-{self.starts}.json")
         km.aibook_prefix = sandbox.kernel_prefix(self.identity, self.hide)
         km.aibook_identity = self.identity
         self.starts += 1
