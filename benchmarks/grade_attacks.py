@@ -39,8 +39,9 @@ class Grader:
         self.help = self.run("--help").stdout
 
     def run(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        # cwd: `python -m` puts the working folder first on sys.path; it must not be this checkout
         return subprocess.run([sys.executable, "-m", "aibook.grader", *args], capture_output=True,
-                              text=True, env=env or self.env, timeout=1800)
+                              text=True, env=env or self.env, timeout=1800, cwd=self.package)
 
     def score(self, *args: str) -> tuple[int | None, subprocess.CompletedProcess]:
         proc = self.run(*args, "--json")
@@ -59,13 +60,14 @@ def case_gradescope(g: Grader, tmp: Path) -> str:
     (root / "submission").mkdir(parents=True)
     (root / "results").mkdir()
     subprocess.run([sys.executable, "-m", "aibook.grader.gradescope", "4", "--out", str(tmp / "ag.zip")],
-                   env=g.env, check=True, capture_output=True)
+                   env=g.env, check=True, capture_output=True, cwd=g.package)
     zipfile.ZipFile(tmp / "ag.zip").extractall(root / "source")
     (root / "source" / "run_autograder").chmod(0o755)
     attacks.attack_gradescope(root / "submission", root / "results" / "results.json")
     env = {**g.env, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
            "PYTHONPATH": str(root / "source" / "package")}
-    subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, timeout=1800)
+    subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, timeout=1800,
+                   cwd=tmp)
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     whose = "forged" if results.get("output") == "forged" else "the grader's own"
     return f"{results['score']}/60 in results.json ({whose})"

@@ -30,10 +30,12 @@ pytestmark = pytest.mark.skipif(
     reason=f"needs the grader's isolation: {sandbox.isolation().why_not}")
 
 
-def run_grader(*args: str, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-    """``python -m aibook.grader`` in a child process; ``timeout`` only stops a hung grader."""
+def run_grader(*args: str, env: dict | None = None, cwd: Path = ROOT,
+               timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m aibook.grader`` in a child process (``-m`` imports from ``cwd`` first);
+    ``timeout`` only stops a hung grader."""
     return subprocess.run([PYTHON, "-m", "aibook.grader", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env)
+                          timeout=timeout, cwd=cwd, env=env)
 
 
 def by_id(result: dict) -> dict[str, dict]:
@@ -195,8 +197,8 @@ def test_the_grader_package_cannot_be_changed(tmp_path):
     before = snapshot(package)
     env = {**os.environ, "PYTHONPATH": str(package)}
     path = attack_package(tmp_path / "in", package)
-    first = run_grader(str(path), "--json", env=env)
-    second = run_grader(str(path), "--json", env=env)  # a later run is not corrupted either
+    first = run_grader(str(path), "--json", env=env, cwd=tmp_path)  # the copy is the grader's package
+    second = run_grader(str(path), "--json", env=env, cwd=tmp_path)  # a later run is not corrupted either
     assert snapshot(package) == before
     for proc in (first, second):
         assert json.loads(proc.stdout.splitlines()[-1])["score"] == 8, proc.stderr

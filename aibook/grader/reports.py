@@ -102,7 +102,7 @@ def gradescope_results(grades: list[NotebookGrade], chapter: int | None = None,
     factor, late = policy.late_factor(submitted)
     if late:
         notes.append(late)
-    return {"score": round(total * factor, 2), "tests": tests, "visibility": "visible",
+    return {"score": total if factor == 1 else round(total * factor, 2), "tests": tests, "visibility": "visible",
             "stdout_visibility": "hidden", "execution_time": math.ceil(sum(g.seconds for g in grades)),
             "output": "\n".join(notes)}
 
