@@ -102,7 +102,8 @@ def gradescope_results(grades: list[NotebookGrade], chapter: int | None = None,
     factor, late = policy.late_factor(submitted)
     if late:
         notes.append(late)
-    return {"score": total if factor == 1 else round(total * factor, 2), "tests": tests, "visibility": "visible",
+    score = total if factor == 1 else round(total * factor, 2)
+    return {"score": score, "tests": tests, "visibility": "visible",
             "stdout_visibility": "hidden", "execution_time": math.ceil(sum(g.seconds for g in grades)),
             "output": "\n".join(notes)}
 
