@@ -192,7 +192,9 @@ def _positive(kind: type) -> Callable[[str], float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m aibook.grader",
-        description="Grade exercise notebooks: run each in a fresh kernel and test its answers.")
+        description="Grade exercise notebooks: run each in a fresh kernel and test its answers. "
+                    "`python -m aibook.grader merge SHARD.jsonl ...` joins the --json outputs of "
+                    "--shard runs into one run's CSV and JSON.")
     parser.add_argument("submissions", nargs="*", help="the learners' .ipynb files")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per submission per line")
