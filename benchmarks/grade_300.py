@@ -98,6 +98,8 @@ def main() -> None:
         done = subprocess.run([sys.executable, "-m", "aibook.grader", *paths, "--jobs", str(args.jobs),
                                "--csv", str(Path(tmp) / "grades.csv")], capture_output=True, text=True)
         seconds = time.monotonic() - start
+        if not (Path(tmp) / "grades.csv").exists():
+            raise SystemExit(f"the grader wrote no grades (exit {done.returncode}): {done.stderr[-2000:]}")
         rows = list(csv.DictReader((Path(tmp) / "grades.csv").open(encoding="utf-8")))
     scores = sorted(int(r["total"]) for r in rows)
     print(f"{args.count} submissions ({dict(kinds)} answers), {args.jobs} jobs: {seconds:.0f} s, "
