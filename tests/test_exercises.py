@@ -108,8 +108,11 @@ def test_unbalanced_markers_are_an_error(source, problem):
 def test_exercise_notebook_has_no_solutions_outputs_or_counts(chapter):
     solution_nb, exercise_nb = read(solution(chapter)), read(exercise(chapter))
     assert exercise_nb == exercise_notebook(solution_nb)
-    assert len(exercise_nb.cells) == len(solution_nb.cells)
-    for sol, ex in zip(solution_nb.cells, exercise_nb.cells, strict=True):
+    stamps = [c for c in exercise_nb.cells if c.get("id") == "aibook-student-id"]
+    assert len(stamps) == 1 and stamps[0].source.startswith('STUDENT_ID = ""')  # the learner's id
+    learner_cells = [c for c in exercise_nb.cells if c.get("id") != "aibook-student-id"]
+    assert len(learner_cells) == len(solution_nb.cells)
+    for sol, ex in zip(solution_nb.cells, learner_cells, strict=True):
         assert sol.get("id") == ex.get("id") and sol.cell_type == ex.cell_type
         assert ex.metadata.get("aibook") == sol.metadata.get("aibook")
         if ex.cell_type == "code":

@@ -21,14 +21,8 @@ from aibook.grader.check import format_result, local_runner
 from aibook.grader.gradescope import build_zip, runtime_requirements
 from aibook.grader.mistakes import mistakes_for
 from aibook.grader.questions import run_question
-from aibook.grader.reports import (
-    Student,
-    feedback_text,
-    gradescope_results,
-    match_roster,
-    read_roster,
-    write_feedback,
-)
+from aibook.grader.reports import feedback_text, gradescope_results, write_feedback
+from aibook.grader.roster import Student, match_roster, read_roster
 from aibook.grader.session import NotebookGrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +60,7 @@ def test_gradescope_results_have_one_entry_per_test_and_the_right_total():
         assert 0 <= entry["score"] <= entry["max_score"]
     adam_first = next(t for t in results["tests"] if t["name"].startswith("4.6 adam_step: the first"))
     assert adam_first["score"] == 0 and "epsilon inside the square root" in adam_first["output"]
-    not_done = next(t for t in results["tests"] if t["name"] == "4.3 conv_output_size")
+    not_done = next(t for t in results["tests"] if t["name"] == "4.3 conv_output_size: stride 1, no padding")
     assert not_done["score"] == 0 and "not done yet" in not_done["output"]
     json.dumps(results)  # plain JSON
 
@@ -74,7 +68,7 @@ def test_gradescope_results_have_one_entry_per_test_and_the_right_total():
 def test_gradescope_lists_unanswered_questions_and_errors():
     broken = NotebookGrade("x.ipynb", error="not a Jupyter notebook (invalid JSON)")
     results = gradescope_results([broken], chapter=9, note="")
-    assert results["score"] == 0 and len(results["tests"]) == len(banks()[9])
+    assert results["score"] == 0 and len(results["tests"]) == sum(len(q.tests) for q in banks()[9])
     assert all("not submitted" in t["output"] for t in results["tests"])
     assert "invalid JSON" in results["output"]
 
@@ -109,7 +103,7 @@ def test_roster_joins_by_file_name_then_notebook_metadata(tmp_path):
     stranger = tmp_path / "stranger.ipynb"
     stranger.write_text("{not json")
     found = match_roster([str(alice), str(bob), str(stranger)], roster)
-    assert found == {str(alice): roster[0], str(bob): roster[1]}
+    assert found.students == {str(alice): roster[0], str(bob): roster[1]} and found.errors == []
 
     grades = [chapter4_grade(str(alice)), chapter4_grade(str(bob)), NotebookGrade(str(stranger), error="bad")]
     out = tmp_path / "grades.csv"
@@ -191,4 +185,4 @@ def test_run_autograder_without_a_notebook_still_writes_results(tmp_path):
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     assert results["score"] == 0 and "no notebook submitted" in results["output"]
-    assert len(results["tests"]) == len(banks()[4])
+    assert len(results["tests"]) == sum(len(q.tests) for q in banks()[4])  # the same list for everyone

@@ -41,10 +41,18 @@ def strip_solutions(source: str, where: str = "cell") -> str:
     return text if source.endswith("\n") else text.removesuffix("\n")
 
 
+STUDENT_ID_CELL = ('STUDENT_ID = ""  # 在引号里填上你的学号（student id），例如 "2024001"：'
+                   '评分时用它把成绩记到你名下')
+
+
 def exercise_notebook(solution: nbformat.NotebookNode, where: str = "notebook"
                       ) -> nbformat.NotebookNode:
-    """The learner's version of a solution notebook: solutions stripped, no outputs."""
+    """The learner's version of a solution notebook: solutions stripped, no outputs, and after the
+    first code cell the cell where the learner stamps their student id (read by the grader's roster
+    join, ``aibook.grader.reports``)."""
     import copy
+
+    import nbformat
 
     nb = copy.deepcopy(solution)
     nb.metadata.pop("widgets", None)
@@ -54,6 +62,10 @@ def exercise_notebook(solution: nbformat.NotebookNode, where: str = "notebook"
             cell.source = strip_solutions(cell.source, f"{where}, cell {index}")
             cell.outputs = []
             cell.execution_count = None
+    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells) - 1)
+    stamp = nbformat.v4.new_code_cell(STUDENT_ID_CELL, metadata={"aibook": {"role": "student_id"}})
+    stamp.id = "aibook-student-id"
+    nb.cells.insert(first + 1, stamp)
     return nb
 
 

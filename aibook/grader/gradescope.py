@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from aibook.grader.banks import banks
+from aibook.grader.sandbox import IDENTITY_PREFIX
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # what grading needs: the kernel runs the learner's notebook (numpy, torch, matplotlib, ...) and
@@ -28,29 +29,53 @@ SETUP_SH = """#!/usr/bin/env bash
 set -euo pipefail
 cd /autograder/source
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
-    echo "Python >= 3.11 needed: choose Gradescope's Ubuntu 24.04 base image" >&2; exit 1; }
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip util-linux passwd
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {{
+    echo "Python >= 3.11 needed: choose Gradescope's Ubuntu 24.04 base image" >&2; exit 1; }}
 python3 -m venv /autograder/venv
 # the small CPU build of PyTorch; the grader needs no GPU
 /autograder/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu \\
     -r requirements.txt ./package
+# The learner's code runs as this unprivileged user (aibook/grader/sandbox.py makes more on demand).
+id {identity}-0 >/dev/null 2>&1 || useradd --system --user-group --no-create-home \\
+    --home-dir /nonexistent --shell /usr/sbin/nologin {identity}-0
+# Only root may read the question banks and this folder; the kernel gets a copy of the learner
+# library without them.
+chmod -R go-rwx /autograder/source
+GRADER="$(/autograder/venv/bin/python -c 'import aibook.grader as g, os; print(os.path.dirname(g.__file__))')"
+chmod -R go-rwx "$GRADER"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for each submission; it always leaves results/results.json behind.
+# Gradescope runs this for each submission. results/results.json is always the grader's own: any
+# file already there is deleted first, the grader writes into a folder only root can enter, and its
+# file is moved into place only when the grader finished; otherwise 0 points and the reason.
 set -uo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
+RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
+rm -f "$RESULTS"
+PRIVATE="$(mktemp -d)"
+trap 'rm -rf "$PRIVATE"' EXIT
 shopt -s nullglob
 notebooks=("$ROOT"/submission/*.ipynb "$ROOT"/submission/*/*.ipynb)
-"$PYTHON" -m aibook.grader --chapter {chapter} --jobs 1 --timeout {timeout} \\
-    --gradescope "$ROOT/results/results.json" "${{notebooks[@]}}"
+metadata=()
+if [ -f "$ROOT/submission_metadata.json" ]; then
+    metadata=(--metadata "$ROOT/submission_metadata.json")
+fi
+"$PYTHON" -m aibook.grader --chapter {chapter} --jobs 1 --timeout {timeout} "${{metadata[@]}}" \\
+    --gradescope "$PRIVATE/results.json" "${{notebooks[@]}}" > "$PRIVATE/log" 2>&1
 status=$?
-if [ ! -s "$ROOT/results/results.json" ]; then  # the grader itself failed: say so on Gradescope
+cat "$PRIVATE/log"
+rm -f "$RESULTS"
+if [ "$status" -le 1 ] && [ -s "$PRIVATE/results.json" ]; then
+    cp "$PRIVATE/results.json" "$RESULTS"
+else
+    reason="$(grep -m 1 '^error' "$PRIVATE/log" | tr -d '"\\\\' | cut -c 1-300)"
     printf '{{"score": 0, "tests": [], "output": "%s"}}' \\
-        "autograder error (exit $status): please tell your instructor" > "$ROOT/results/results.json"
+        "autograder error (exit $status): ${{reason:-the grader stopped}}. Please tell your instructor." \\
+        > "$RESULTS"
 fi
 exit 0
 """
@@ -95,7 +120,7 @@ def build_zip(chapter: int, out: Path, root: Path = PACKAGE_ROOT, timeout: int =
 
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as z:
-        add(z, "setup.sh", SETUP_SH, executable=True)
+        add(z, "setup.sh", SETUP_SH.format(identity=IDENTITY_PREFIX), executable=True)
         add(z, "run_autograder", RUN_AUTOGRADER.format(chapter=chapter, timeout=timeout), executable=True)
         add(z, "requirements.txt", runtime_requirements(root / "requirements.txt"))
         for path in _package_files(root):

@@ -122,7 +122,25 @@ def _evaluate_calls(namespace, name, request):
             lines = []
         return type(exc).__name__ + (": " + lines[0][:200] if lines else "")
 
+    import contextlib
+    import io
+    import sys
+
+    class Sink(io.TextIOBase):  # what the answer prints is dropped, so printing costs no points
+        def write(self, text):
+            return len(text)
+
     req = json.loads(request)
+    watch = set(req.get("watch") or ())  # "numpy_nn.py:conv2d": library functions that are the answer
+    hits = set()
+
+    def profile(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            key = code.co_filename.replace("\\", "/").rsplit("/", 1)[-1] + ":" + code.co_name
+            if key in watch and "/aibook/" in code.co_filename.replace("\\", "/"):
+                hits.add(key)
+
     results = []
     for c in req["calls"]:
         if name not in namespace:
@@ -133,20 +151,37 @@ def _evaluate_calls(namespace, name, request):
             results.append({"not_done": True})
             continue
         args, kwargs = decode(c["args"]), decode(c["kwargs"])
+        quiet = contextlib.ExitStack()
+        if req.get("quiet"):
+            quiet.enter_context(contextlib.redirect_stdout(Sink()))
+            quiet.enter_context(contextlib.redirect_stderr(Sink()))
         try:
-            item = {"value": encode(answer(*args, **kwargs))}
+            with quiet:
+                if watch:
+                    sys.setprofile(profile)
+                try:
+                    value = answer(*args, **kwargs)
+                finally:
+                    if watch:
+                        sys.setprofile(None)
+            item = {"value": encode(value)}
         except (Exception, SystemExit) as exc:
             item = {"error": one_line(exc), "types": [k.__name__ for k in type(exc).__mro__]}
+        if hits:
+            item["library"] = sorted(hits)
         if req.get("check_args"):
             item["args"] = encode(list(args))
         results.append(item)
     return json.dumps({"nonce": req["nonce"], "results": results})
 
 
-def evaluation_request(calls: list[Call], nonce: str, check_args: bool) -> str:
-    """The JSON request the evaluation code decodes in the kernel."""
+def evaluation_request(calls: list[Call], nonce: str, check_args: bool, watch: tuple[str, ...] = (),
+                       quiet: bool = False) -> str:
+    """The JSON request the evaluation code decodes in the kernel: the calls, whether to send the
+    arguments back, the library functions to watch for (``watch``) and whether to drop prints."""
     encoded = [{"args": to_json(list(c.args)), "kwargs": to_json(c.kwargs)} for c in calls]
-    return json.dumps({"nonce": nonce, "calls": encoded, "check_args": check_args})
+    return json.dumps({"nonce": nonce, "calls": encoded, "check_args": check_args,
+                       "watch": list(watch), "quiet": quiet})
 
 
 def evaluation_code(name: str, request: str, nonce: str) -> str:
@@ -195,6 +230,15 @@ def read_outcomes(outputs: list[dict], nonce: str, n_calls: int) -> list[Outcome
 def _outcome(item: Any) -> Outcome:
     if not isinstance(item, dict):
         raise ValueError("bad result item")
+    library = item.get("library", [])
+    if not (isinstance(library, list) and all(isinstance(x, str) for x in library)):
+        raise ValueError("bad library list")
+    outcome = _plain_outcome(item)
+    outcome.library = tuple(x[:120] for x in library[:10])
+    return outcome
+
+
+def _plain_outcome(item: dict) -> Outcome:
     after = from_json(item["args"]) if "args" in item else None
     if after is not None and not isinstance(after, list):
         raise ValueError("bad argument list")

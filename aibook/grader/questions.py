@@ -88,6 +88,7 @@ class Outcome:
     error: str = ""
     error_types: tuple[str, ...] = ()
     args_after: list | None = None
+    library: tuple[str, ...] = ()  # library functions that are the answer, seen called (watched)
 
 
 @dataclass
@@ -116,15 +117,37 @@ class QuestionResult:
     max_points: int
     message: str
     tests: list[TestResult] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # why a person should look (scored 0)
 
     @property
     def passed(self) -> bool:
         return self.points == self.max_points
 
+    def flag(self, reason: str) -> None:
+        """Mark the answer as not the learner's own work: 0 points, the reason kept."""
+        if reason in self.flags:
+            return
+        self.flags.append(reason)
+        self.points = 0
+        for test in self.tests:
+            test.points = 0
+            test.message = test.message or f"flagged: {reason}"
+        self.message = f"flagged: {reason}; {self.message}"
+
     def to_json(self) -> dict:
         """The question's entry in ``python -m aibook.grader --json``."""
         return {"id": self.id, "points": self.points, "max_points": self.max_points,
-                "passed": self.passed, "message": self.message}
+                "passed": self.passed, "message": self.message, "flags": self.flags,
+                "tests": [{"name": t.name, "points": t.points, "max_points": t.max_points,
+                           "message": t.message} for t in self.tests]}
+
+    @classmethod
+    def from_json(cls, data: dict, name: str = "") -> QuestionResult:
+        """Back from ``to_json`` (merging the JSON lines of sharded runs)."""
+        tests = [TestResult(t["name"], int(t["points"]), int(t["max_points"]), t.get("message", ""))
+                 for t in data.get("tests", [])]
+        return cls(data["id"], name, int(data["points"]), int(data["max_points"]), data["message"],
+                   tests, list(data.get("flags", [])))
 
 
 # A runner makes the calls of one test and returns their outcomes, or a message when it could not.

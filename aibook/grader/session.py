@@ -1,5 +1,7 @@
-"""Grading one submission: run a copy in a fresh kernel like "Run All", then call each answer
-from outside the learner's code and compare in this process (see ``aibook.grader.cli``)."""
+"""Grading one submission: run a copy in a fresh kernel, every cell with its own time limit (an error
+is recorded, not fatal), as an unprivileged identity in a private scratch folder
+(``aibook.grader.sandbox``); then call each answer from outside the learner's code and compare in
+this process (see ``aibook.grader.cli``)."""
 
 # Over 300 lines on purpose: the kernel session, its restarts and the replay after a crash share
 # state and are read together.
@@ -14,7 +16,6 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from contextlib import ExitStack
@@ -22,16 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 
+from aibook.grader import sandbox
 from aibook.grader.banks import banks, chapter_of
-from aibook.grader.protocol import evaluation_code, evaluation_request, read_outcomes
+from aibook.grader.integrity import static_flags, watch_keys
+from aibook.grader.protocol import RESULT_MIME, evaluation_code, evaluation_request, read_outcomes
 from aibook.grader.questions import Call, Outcome, Question, QuestionResult, Test, run_question
 
 MAX_RESTARTS = 3  # fresh kernels per submission after the first one died
+MAX_RESULTS_KEPT = 3  # outputs of one evaluation cell kept (one is expected; more fail the test)
 
 
 def kernel_env_path() -> None:
@@ -50,43 +55,86 @@ class NotebookGrade:
     max_score: int = 0
     questions: list[QuestionResult] = field(default_factory=list)
     error: str | None = None
-    stopped: str | None = None  # why the run stopped before the last cell, if it did
+    stopped: str | None = None  # the cells that failed or timed out, in one line, if any did
     seconds: float = 0.0
+    cell_errors: dict[int, str] = field(default_factory=dict)  # cell index -> what went wrong
+    notebook_flags: list[str] = field(default_factory=list)  # for a person to look at, no points lost
+
+    @property
+    def flags(self) -> list[str]:
+        """``"4.4: reason"`` for every flagged answer, ``"notebook: reason"`` for the rest."""
+        return ([f"{q.id}: {reason}" for q in self.questions for reason in q.flags]
+                + [f"notebook: {reason}" for reason in self.notebook_flags])
+
+    @classmethod
+    def from_json(cls, data: dict) -> NotebookGrade:
+        """Back from ``to_json``: the JSON lines of sharded runs are merged through it."""
+        from aibook.grader.banks import find_question
+
+        questions = []
+        for q in data.get("questions", []):
+            question = find_question(q["id"])
+            questions.append(QuestionResult.from_json(q, question.name if question else ""))
+        notebook_flags = [f.removeprefix("notebook: ") for f in data.get("flags", [])
+                          if f.startswith("notebook: ")]
+        grade = cls(data["notebook"], int(data["score"]), int(data["max_score"]), questions,
+                    data.get("error"), seconds=float(data.get("execution_time", 0.0)),
+                    notebook_flags=notebook_flags,
+                    cell_errors={int(k) - 1: v for k, v in data.get("cell_errors", {}).items()})
+        if grade.cell_errors:
+            grade.stopped = describe_cell_errors(grade.cell_errors)
+        return grade
 
     def to_json(self) -> dict:
         """The line ``--json`` prints for this submission."""
         return {"notebook": self.notebook, "score": self.score, "max_score": self.max_score,
-                "questions": [q.to_json() for q in self.questions], "error": self.error}
-
-
-@dataclass
-class _Stop:
-    """Where and why a run through the learner's cells stopped early."""
-
-    index: int
-    reason: str
-
-    def describe(self) -> str:
-        return f"the notebook stopped at cell {self.index + 1} ({self.reason})"
+                "questions": [q.to_json() for q in self.questions], "error": self.error,
+                "flags": self.flags, "cell_errors": {str(i + 1): why for i, why in self.cell_errors.items()},
+                "execution_time": round(self.seconds, 2)}
 
 
 class _Client(NotebookClient):
-    """nbclient's client, keeping the outputs of the grader's evaluation cell only."""
+    """nbclient's client: of the learner's cells it keeps no output (their errors are recorded);
+    of the grader's evaluation cell only its results and errors, at most ``MAX_RESULTS_KEPT``."""
 
     keep_outputs_of = -1
 
     def output(self, outs, msg, display_id, cell_index):
-        if cell_index != self.keep_outputs_of:
+        if cell_index != self.keep_outputs_of or len(outs) >= MAX_RESULTS_KEPT:
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        content = msg.get("content", {})
+        if msg["msg_type"] == "display_data" and RESULT_MIME in content.get("data", {}):
+            return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        return None  # printed text, images: dropped, so a printing answer costs nothing else
+
+
+class _KernelManager(AsyncKernelManager):
+    """The kernel started behind the sandbox's prefix (namespace, limits, identity), with its
+    connection file in the scratch folder, readable by that identity."""
+
+    aibook_prefix: list[str] = []
+    aibook_identity: sandbox.Identity | None = None
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [*self.aibook_prefix, *super().format_kernel_cmd(extra_arguments)]
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.aibook_identity is not None:
+            os.chown(self.connection_file, self.aibook_identity.uid, self.aibook_identity.gid)
 
 
 class _Session:
-    """One submission's kernel: runs its cells like "Run All" and sends evaluation cells."""
+    """One submission's kernel: runs its cells and sends evaluation cells."""
 
-    def __init__(self, nb: nbformat.NotebookNode, workdir: str) -> None:
+    def __init__(self, nb: nbformat.NotebookNode, workdir: Path,
+                 identity: sandbox.Identity | None, hide: list[Path]) -> None:
         self.nb = nb
         self.workdir = workdir
+        self.identity = identity
+        self.hide = hide
         self.scratch = len(nb.cells)  # the evaluation cell sits after the learner's cells
         nb.cells.append(nbformat.v4.new_code_cell(""))
         self.client: _Client | None = None
@@ -95,44 +143,47 @@ class _Session:
         self.starts = 0
 
     def start(self) -> None:
-        """Start a fresh kernel in the work directory; its stdout and stderr are discarded."""
+        """Start a fresh kernel in the scratch folder; its stdout and stderr are discarded."""
         self.close()
         self.client = _Client(self.nb, kernel_name="python3", force_raise_errors=True,
                               record_timing=False, shutdown_kernel="immediate",
-                              startup_timeout=60, resources={"metadata": {"path": self.workdir}})
+                              startup_timeout=60, kernel_manager_class=_KernelManager,
+                              resources={"metadata": {"path": str(self.workdir)}})
         self.client.keep_outputs_of = self.scratch
+        km = self.client.create_kernel_manager()
+        # in the root-owned folder around the scratch folder: a link the learner's code left in its own
+        # folder must never redirect a file that root writes
+        km.connection_file = str(self.workdir.parent / f"kernel-{self.starts}.json")
+        km.aibook_prefix = sandbox.kernel_prefix(self.identity, self.hide)
+        km.aibook_identity = self.identity
         self.starts += 1
         self.stack.enter_context(self.client.setup_kernel(
-            cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL))
+            cwd=str(self.workdir), env=sandbox.kernel_environment(self.workdir),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         self.alive = True
 
     def close(self) -> None:
-        """Shut the kernel down (kill it)."""
-        self.stack.close()
-        self.alive = False
+        """Shut the kernel down (kill it) and everything it started."""
+        try:
+            self.stack.close()
+        finally:
+            self.alive = False
+            if self.identity is not None:
+                sandbox.kill_all(self.identity)
 
-    def run_cells(self, end: int, budget: float) -> _Stop | None:
-        """Run code cells [0, end) in order within ``budget`` seconds; where it stopped, if early."""
-        deadline = time.monotonic() + budget
-        for index in range(end):
-            cell = self.nb.cells[index]
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return _Stop(index, f"timed out after {budget:g} s")
-            try:
-                self._execute(cell, index, left)
-            except CellTimeoutError:
-                self._settle()
-                return _Stop(index, f"timed out after {budget:g} s")
-            except DeadKernelError:
-                self.alive = False
-                return _Stop(index, "the kernel died: os._exit(), a crash or out of memory?")
-            except CellExecutionError as exc:
-                return _Stop(index, shorten(f"{exc.ename}: {exc.evalue}"))
-        return None
+    def run_one(self, index: int, timeout: float) -> str:
+        """Run code cell ``index``; '' or what went wrong (the kernel may be dead afterwards)."""
+        try:
+            self._execute(self.nb.cells[index], index, timeout)
+        except CellTimeoutError:
+            self._settle()
+            return f"timed out after {timeout:g} s"
+        except DeadKernelError:
+            self.alive = False
+            return "the kernel died: os._exit(), a crash or out of memory?"
+        except CellExecutionError as exc:
+            return shorten(f"{exc.ename}: {exc.evalue}")
+        return ""
 
     def evaluate(self, code: str, timeout: float) -> list[dict] | str:
         """Run one evaluation cell; its outputs, or why there are none."""
@@ -182,6 +233,61 @@ class _Session:
         return True
 
 
+class _Runner:
+    """Runs every code cell once with its own time limit; a cell that kills the kernel gets a fresh
+    kernel in which the cells before it that worked are replayed. ``errors``: cell -> reason."""
+
+    def __init__(self, session: _Session, budget: float, cell_timeout: float) -> None:
+        self.session = session
+        self.deadline = time.monotonic() + budget
+        self.budget = budget
+        self.cell_timeout = cell_timeout
+        self.errors: dict[int, str] = {}
+        self.done: list[int] = []  # cells that ran without error, in order
+
+    def _left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _code_cells(self, end: int) -> list[int]:
+        return [i for i in range(end) if self.session.nb.cells[i].cell_type == "code"
+                and self.session.nb.cells[i].source.strip()]
+
+    def run_all(self) -> None:
+        cells = self._code_cells(self.session.scratch)
+        for n, index in enumerate(cells):
+            if self._left() <= 0:
+                for rest in cells[n:]:
+                    self.errors[rest] = f"not run: the notebook's {self.budget:g} s were used up"
+                return
+            why = self.session.run_one(index, min(self.cell_timeout, self._left()))
+            if why:
+                self.errors[index] = why
+            else:
+                self.done.append(index)
+            if not self.session.alive and (gone := self.revive()):
+                for rest in cells[n + 1:]:
+                    self.errors[rest] = f"not run: {gone}"
+                return
+
+    def revive(self) -> str:
+        """A fresh kernel with the cells that worked replayed; '' or why there is none."""
+        session = self.session
+        if session.starts > MAX_RESTARTS:
+            return f"gave up after {session.starts} fresh kernels"
+        try:
+            session.start()
+        except Exception as exc:
+            return f"could not restart the kernel ({shorten(str(exc), 120)})"
+        for index in list(self.done):
+            why = session.run_one(index, max(1.0, min(self.cell_timeout, self._left())))
+            if why:
+                self.done.remove(index)
+                self.errors[index] = f"replaying it in a fresh kernel: {why}"
+            if not session.alive:
+                return self.revive()
+        return ""
+
+
 def _cancel_stray_tasks() -> None:
     """Cancel what nbclient leaves running after a cell timeout (its output and liveness pollers).
 
@@ -194,6 +300,11 @@ def _cancel_stray_tasks() -> None:
         task.cancel()
     if tasks:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+def describe_cell_errors(errors: dict[int, str]) -> str:
+    """One line: ``cell 3: SyntaxError: ...; cell 5: timed out after 60 s``."""
+    return shorten("; ".join(f"cell {i + 1}: {why}" for i, why in errors.items()), 400)
 
 
 def shorten(text: str, limit: int = 240) -> str:
@@ -235,23 +346,41 @@ def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, int]:
     """Question id -> index of its (first) answer cell."""
     found: dict[str, int] = {}
     for index, cell in enumerate(nb.cells):
-        meta = cell.metadata.get("aibook")
-        qid = meta.get("question") if isinstance(meta, dict) else None
-        if isinstance(qid, str) and qid not in found:
+        qid = _question_of(cell)
+        if qid is not None and qid not in found:
             found[qid] = index
     return found
 
 
+def answer_sources(path: str | Path) -> dict[str, str]:
+    """Question id -> source of its answer cell, read without running anything ({} if unreadable)."""
+    try:
+        nb, _ = _read_notebook(Path(path).read_bytes())
+    except OSError:
+        return {}
+    if nb is None:
+        return {}
+    return {qid: nb.cells[i].source for qid, i in _answer_cells(nb).items()}
+
+
+def _question_of(cell: nbformat.NotebookNode) -> str | None:
+    meta = cell.metadata.get("aibook")
+    qid = meta.get("question") if isinstance(meta, dict) else None
+    return qid if isinstance(qid, str) else None
+
+
 def grade_notebook(path: str | Path, timeout: float = 300, call_timeout: float = 10,
-                   seed: int = 0) -> NotebookGrade:
-    """Grade one submission (see the module docstring); never raises for a bad submission."""
+                   seed: int = 0, cell_timeout: float = 60, others: tuple[str, ...] = ()) -> NotebookGrade:
+    """Grade one submission (see the module docstring); never raises for a bad submission.
+    ``others``: the batch's other submissions, hidden from this one's kernel where possible."""
     start = time.monotonic()
-    grade = _grade(Path(path), timeout, call_timeout, seed)
+    grade = _grade(Path(path), timeout, call_timeout, seed, cell_timeout, others)
     grade.seconds = time.monotonic() - start
     return grade
 
 
-def _grade(path: Path, timeout: float, call_timeout: float, seed: int) -> NotebookGrade:
+def _grade(path: Path, timeout: float, call_timeout: float, seed: int, cell_timeout: float,
+           others: tuple[str, ...]) -> NotebookGrade:
     name = str(path)
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # nbclient's leftovers after timeouts
     try:
@@ -270,88 +399,91 @@ def _grade(path: Path, timeout: float, call_timeout: float, seed: int) -> Notebo
             "\"4.1\"}}; start from the notebook in exercises/"))
     grade = NotebookGrade(name, max_score=sum(q.points for q in questions))
     kernel_env_path()
-    with tempfile.TemporaryDirectory(prefix="aibook-grade-") as workdir:
-        copy = Path(workdir) / (path.name if path.suffix == ".ipynb" else "submission.ipynb")
+    slot = sandbox.Slot() if sandbox.isolation().users else None
+    identity = slot.identity if slot else None
+    scratch = sandbox.Scratch(identity)
+    try:
+        copy = scratch.work / (path.name if path.suffix == ".ipynb" else "submission.ipynb")
         copy.write_bytes(data)
-        nb, _ = _read_notebook(copy.read_bytes())
-        assert nb is not None
-        session = _Session(nb, workdir)
+        if identity is not None:
+            os.chown(copy, identity.uid, identity.gid)
+        keep = [scratch.root, sandbox.kernel_library(), Path(sys.prefix), Path(sys.base_prefix),
+                Path(sys.executable).resolve().parent]
+        hide = sandbox.folders_to_hide([path, *map(Path, others)], keep)
+        session = _Session(nb, scratch.work, identity, hide)
         try:
             session.start()
         except Exception as exc:
             grade.error = (f"could not start the python3 kernel ({shorten(str(exc), 120)}): "
-                           "install ipykernel in this environment")
+                           "install ipykernel in this environment"
+                           + (f", readable by the user {identity.name}" if identity else ""))
             return grade
         try:
-            _run_and_evaluate(session, grade, questions, answers, timeout, call_timeout, seed)
+            _run_and_evaluate(session, grade, questions, answers, timeout, call_timeout, seed,
+                              cell_timeout)
         finally:
             session.close()
+    finally:
+        if slot is not None:
+            slot.release()
+        scratch.remove()
+    cells = [(_question_of(c), c.source) for c in nb.cells[:-1] if c.cell_type == "code"]
+    found = static_flags(cells, questions)
+    for question in grade.questions:
+        for reason in found.get(question.id, ()):
+            question.flag(reason)
+    grade.notebook_flags = found.get("notebook", [])
+    grade.score = sum(q.points for q in grade.questions)
     return grade
 
 
 def _run_and_evaluate(session: _Session, grade: NotebookGrade, questions: list[Question],
                       answers: dict[str, int], timeout: float, call_timeout: float,
-                      seed: int) -> None:
-    n_cells = session.scratch
-    stop = session.run_cells(n_cells, timeout)
-
-    def revive() -> str:
-        """Fresh kernel, replay the cells before the stop; '' or why the kernel is gone."""
-        nonlocal stop
-        if session.starts > MAX_RESTARTS:
-            return f"not graded: gave up after {session.starts} fresh kernels"
-        try:
-            session.start()
-        except Exception as exc:
-            return f"not graded: could not restart the kernel ({shorten(str(exc), 120)})"
-        end = stop.index if stop else n_cells
-        replay = session.run_cells(end, timeout)
-        if replay:
-            stop = _Stop(replay.index, f"replaying it in a fresh kernel: {replay.reason}")
-        return ""
-
-    if stop and not session.alive and stop.index > 0:
-        revive()
+                      seed: int, cell_timeout: float) -> None:
+    runner = _Runner(session, timeout, cell_timeout)
+    runner.run_all()
+    grade.cell_errors = dict(sorted(runner.errors.items()))
+    if grade.cell_errors:
+        grade.stopped = describe_cell_errors(grade.cell_errors)
 
     for question in questions:
         where = answers.get(question.id)
-        if stop and (where is None or where >= stop.index):
-            cell = "no answer cell" if where is None else f"its answer is in cell {where + 1}"
-            grade.questions.append(QuestionResult(
-                question.id, question.name, 0, question.points,
-                f"not graded: {stop.describe()}; {cell}"))
-            continue
-
         killed: list[str] = []  # set when a test of this question left the kernel dead
+        library: set[str] = set()
 
         def run(test: Test, calls: list[Call], question: Question = question,
-                where: int | None = where, killed: list[str] = killed) -> list[Outcome] | str:
+                killed: list[str] = killed, library: set[str] = library) -> list[Outcome] | str:
             if killed:
                 return f"not run: an earlier test of {question.id} killed or hung the kernel"
-            if not session.alive and (why := revive()):
-                return why
-            if stop and (where is None or where >= stop.index):
-                return f"not graded: {stop.describe()}"
+            if not session.alive and (why := runner.revive()):
+                return f"not graded: {why}"
             nonce = secrets.token_hex(8)
-            request = evaluation_request(calls, nonce, test.unmodified)
+            request = evaluation_request(calls, nonce, test.unmodified, watch_keys(question), quiet=True)
             outputs = session.evaluate(evaluation_code(question.name, request, nonce), call_timeout)
-            if not session.alive:
-                killed.append(question.id)
+            if not session.alive or (isinstance(outputs, str) and outputs.startswith("timed out")):
+                killed.append(question.id)  # one endless loop costs one call time limit, not one per test
             if isinstance(outputs, str):
                 return outputs
-            return read_outcomes(outputs, nonce, len(calls))
+            outcomes = read_outcomes(outputs, nonce, len(calls))
+            if not isinstance(outcomes, str):
+                for outcome in outcomes:
+                    library.update(outcome.library)
+            return outcomes
 
-        grade.questions.append(run_question(question, run, seed))
+        result = run_question(question, run, seed)
+        if where is not None and where in runner.errors:
+            result.message = f"its answer cell {where + 1} failed ({runner.errors[where]}); {result.message}"
+        for key in sorted(library):
+            result.flag(f"calls the library's answer {key.replace('.py:', '.')} while it runs")
+        grade.questions.append(result)
     grade.score = sum(q.points for q in grade.questions)
-    grade.stopped = stop.describe() if stop else None
 
 
-def grade_safely(path: str, timeout: float, call_timeout: float, seed: int) -> NotebookGrade:
+def grade_safely(path: str, timeout: float, call_timeout: float, seed: int, cell_timeout: float = 60,
+                 others: tuple[str, ...] = ()) -> NotebookGrade:
     """``grade_notebook`` that turns an unexpected grader failure into a one-line error."""
     try:
-        return grade_notebook(path, timeout, call_timeout, seed)
+        return grade_notebook(path, timeout, call_timeout, seed, cell_timeout, others)
     except Exception as exc:
         return NotebookGrade(str(path), error=f"grader error ({shorten(repr(exc), 160)}): "
                                               "please report it with this notebook")
-
-

@@ -195,6 +195,9 @@ FLATTENED_SIZE = Question(
 # --- 5.3 an evaluation loop --------------------------------------------------------------------
 
 EVAL_WIDTHS = (4, 8)  # the small FastCNN (with BatchNorm) that ``evaluation_report`` builds
+# what the given code of the answer cells imports from here: the only part of this bank the grading
+# kernel gets (aibook.grader.sandbox copies these definitions, never the references)
+KERNEL_HELPERS = ("EVAL_WIDTHS", "build_eval_model")
 
 
 def build_eval_model(seed: int, input_shape: tuple[int, int, int]):

@@ -1,0 +1,72 @@
+"""Each answer graded on its own (issue 27, item 3): every cell runs with its own time limit, an
+error is recorded rather than fatal, the learner's own ``check`` calls are skipped, and what an
+answer prints is dropped. The notebooks are built by ``case_*`` functions, graded here and by
+``benchmarks/grade_attacks.py`` (before/after table)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from test_grading import CONV, RNN, write_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LOOPING_POOL = "def max_pool2d(x, kernel, stride=None):\n    while True:\n        pass"
+
+
+def case_syntax_error(folder: Path) -> Path:
+    """A syntax error in 4.4's answer; 4.3 before it and 4.7 after it are right."""
+    return write_notebook(folder / "syntax.ipynb", "import numpy as np", ("4.3", CONV),
+                          ("4.4", "def conv2d(x, w, b, stride=1, padding=0):\n    return x +* w"),
+                          ("4.7", RNN))
+
+
+def case_endless_loop(folder: Path) -> Path:
+    """An endless loop in a cell of its own, and one in 4.5 that the learner's check cell runs."""
+    return write_notebook(folder / "loop.ipynb", "import numpy as np\nfrom aibook.grader import check",
+                          ("4.3", CONV), "while True:\n    pass", ("4.5", LOOPING_POOL),
+                          'check("4.5", max_pool2d)', ("4.7", RNN))
+
+
+def case_print_bomb(folder: Path) -> Path:
+    """A right 4.3 that prints 50 MB per call."""
+    noisy = CONV.replace("    return size", "    print('x' * 50_000_000)\n    return size")
+    return write_notebook(folder / "bomb.ipynb", "import numpy as np", ("4.3", noisy), ("4.7", RNN))
+
+
+def grade(path: Path, *options: str) -> dict:
+    """The grader's JSON line for one notebook; the subprocess timeout only stops a hung grader."""
+    proc = subprocess.run([sys.executable, "-m", "aibook.grader", str(path), "--json", *options],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def points(result: dict) -> dict[str, int]:
+    return {q["id"]: q["points"] for q in result["questions"]}
+
+
+def messages(result: dict) -> dict[str, str]:
+    return {q["id"]: q["message"] for q in result["questions"]}
+
+
+def test_a_syntax_error_costs_only_its_own_answer(tmp_path):
+    result = grade(case_syntax_error(tmp_path))
+    assert points(result)["4.3"] == 8 and points(result)["4.7"] == 6 and points(result)["4.4"] == 0
+    assert messages(result)["4.4"].startswith("its answer cell 3 failed (SyntaxError")
+
+
+def test_endless_loops_cost_only_their_own_cell_and_answer(tmp_path):
+    result = grade(case_endless_loop(tmp_path), "--cell-timeout", "5", "--call-timeout", "3")
+    assert points(result)["4.3"] == 8 and points(result)["4.7"] == 6 and points(result)["4.5"] == 0
+    assert "timed out after 3 s" in messages(result)["4.5"]
+    assert "not run: an earlier test of 4.5 killed or hung the kernel" in messages(result)["4.5"]
+    assert result["cell_errors"] == {"3": "timed out after 5 s"}  # the check cell was skipped
+
+
+def test_printing_costs_nothing_else(tmp_path):
+    result = grade(case_print_bomb(tmp_path))
+    assert points(result) == {"4.1": 0, "4.2": 0, "4.3": 8, "4.4": 0, "4.5": 0, "4.6": 0, "4.7": 6}
