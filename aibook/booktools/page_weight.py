@@ -11,13 +11,10 @@ The README's site section shows its table; ``tests/test_site_assets.py`` holds e
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from aibook.booktools.pdf import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 2**20
@@ -33,19 +30,6 @@ def site_pages(site: Path) -> list[str]:
                   if not p.relative_to(site).parts[0].startswith("_") and p.name != "genindex.html")
 
 
-@contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """The built site on a local port, for the length of the block."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
 
 
 def weigh(browser, url: str) -> dict[str, int]:

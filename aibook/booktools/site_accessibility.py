@@ -13,6 +13,8 @@ from __future__ import annotations
 import html
 import re
 
+from aibook.booktools.sphinx_ext import wrap_rendered_pages
+
 # a link's title stays inside its own <a>...</a>
 _TOGGLE = re.compile(r'(<a class="reference internal" href="[^"]*">)(?P<title>(?:(?!</?a[ >]).)*)'
                      r'(</a><details[^>]*>)<summary>', re.S)
@@ -35,11 +37,7 @@ def accessible(page: str) -> str:
 
 
 def _fix_rendered_pages(app) -> None:
-    templates = getattr(app.builder, "templates", None)
-    if templates is None:
-        return
-    render = templates.render
-    templates.render = lambda template, context: accessible(render(template, context))
+    wrap_rendered_pages(app, lambda html, context: accessible(html))
 
 
 def setup(app):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from aibook.booktools.sphinx_ext import wrap_rendered_pages
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # the manager as _config.yml lists it (nb_ipywidgets_js), matched by the end of the file name
@@ -57,12 +59,7 @@ def light_page(html: str, pagename: str) -> str:
 
 
 def _lighten_rendered_pages(app) -> None:
-    templates = getattr(app.builder, "templates", None)
-    if templates is None:
-        return
-    render = templates.render
-    templates.render = lambda template, context: light_page(render(template, context),
-                                                            context.get("pagename", ""))
+    wrap_rendered_pages(app, lambda html, context: light_page(html, context.get("pagename", "")))
 
 
 def setup(app):

@@ -13,7 +13,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from aibook.booktools.page_weight import CHROMIUM_ARGS, ROOT, serve, site_pages
+from aibook.booktools.page_weight import CHROMIUM_ARGS, ROOT, site_pages
+from aibook.booktools.pdf import serve
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENS = [(390, "light"), (390, "dark"), (1280, "light"), (1280, "dark")]

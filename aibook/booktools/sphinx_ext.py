@@ -152,13 +152,19 @@ def translate_ui(html: str) -> str:
     return _UI_PATTERN.sub(one, html)
 
 
-def _translate_rendered_pages(app) -> None:
-    """Wrap the HTML builder's template renderer so each page comes out with Chinese labels."""
+def wrap_rendered_pages(app, transform) -> None:
+    """Wrap the HTML builder's template renderer: each page's HTML goes through
+    ``transform(html, context)`` as it is written (builders without templates are left alone)."""
     templates = getattr(app.builder, "templates", None)
     if templates is None:
         return
     render = templates.render
-    templates.render = lambda template, context: translate_ui(render(template, context))
+    templates.render = lambda template, context: transform(render(template, context), context)
+
+
+def _translate_rendered_pages(app) -> None:
+    """Each page comes out with Chinese labels."""
+    wrap_rendered_pages(app, lambda html, context: translate_ui(html))
 
 
 class CoursePlan(SphinxDirective):
