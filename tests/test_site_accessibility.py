@@ -24,3 +24,14 @@ def test_no_serious_accessibility_violation(browser, server, axe, page_path):  #
                 found += [f"{width}px {scheme} {v['id']} ({v['help']}): {n['target']} {n['html'][:90]}"
                           for n in v["nodes"]]
     assert not found, f"{page_path}: {len(found)} serious or critical violations:\n" + "\n".join(found[:20])
+
+
+def test_the_current_chapters_fold_button_is_named_too():
+    # the current chapter's link is class="current reference internal" href="#": the first build
+    # named every fold button but that one, and axe found it on each chapter index page
+    from aibook.booktools.site_accessibility import accessible
+
+    for link_class in ("reference internal", "current reference internal"):
+        page = (f'<li><a class="{link_class}" href="#">第 3 章 核心算法原理</a>'
+                '<details open="open"><summary><span class="toctree-toggle"></span></summary>')
+        assert '<summary aria-label="展开或收起：第 3 章 核心算法原理">' in accessible(page)

@@ -16,8 +16,9 @@ import re
 from aibook.booktools.sphinx_ext import wrap_rendered_pages
 
 # a link's title stays inside its own <a>...</a>
-_TOGGLE = re.compile(r'(<a class="reference internal" href="[^"]*">)(?P<title>(?:(?!</?a[ >]).)*)'
-                     r'(</a><details[^>]*>)<summary>', re.S)
+# (the current chapter's link is class="current reference internal")
+_TOGGLE = re.compile(r'(<a class="(?:current )?reference internal" href="[^"]*">)'
+                     r'(?P<title>(?:(?!</?a[ >]).)*)(</a><details[^>]*>)<summary>', re.S)
 _SEARCH_FIELD = re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) '
                            r'aria-label="[^"]*"')
 _PRIMARY_SIDEBAR = re.compile(r'<div id="pst-primary-sidebar" class="([^"]*)">')
