@@ -255,26 +255,43 @@ def warmup_cosine(step: int, warmup: int, total: int, min_ratio: float = 0.1) ->
 
 @torch.inference_mode()
 def evaluate_lm(model: nn.Module, tokens, context: int, max_tokens: int | None = None, batch_size: int = 32,
-                device: torch.device | str = "cpu") -> float:
-    """Mean next-token loss (nats) over tokens[1:] of the first ``max_tokens``, in windows of ``context``."""
+                device: torch.device | str = "cpu", stride: int | None = None) -> float:
+    """Mean next-token loss (nats) over tokens[1:] of the first ``max_tokens``.
+
+    Windows of ``context`` tokens start every ``stride`` tokens (default ``context``: disjoint windows,
+    so a window's first targets see almost no history). With ``stride < context`` each target is
+    scored once, in the first window where it has at least ``context - stride`` tokens of history
+    (the sliding-window perplexity; the n-gram baselines always see their full history).
+    """
     stream = np.asarray(tokens[: (max_tokens or len(tokens))], dtype=np.int64)
     if len(stream) < 2:
         raise ValueError("need at least 2 tokens to evaluate")
+    stride = stride or context
+    if not 0 < stride <= context:
+        raise ValueError(f"stride must be in 1..context ({context}), got {stride}")
     was_training = model.training
     model.eval()
     total, count = torch.zeros((), dtype=torch.float64), 0
-    starts = list(range(0, len(stream) - 1, context))
-    for i in range(0, len(starts), batch_size):
-        chunk = starts[i:i + batch_size]
-        full = [s for s in chunk if s + context + 1 <= len(stream)]
-        for group in (full, [s for s in chunk if s not in full]):  # the short last window alone
-            if not group:
-                continue
-            w = torch.from_numpy(np.stack([stream[s:s + context + 1] for s in group])).to(device)
-            logits = model(w[:, :-1])
-            loss = nn.functional.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten(), reduction="sum")
-            total += loss.double().cpu()
-            count += w[:, 1:].numel()
+    # window s covers targets s+1 .. s+context; it scores those after the previous window's last target
+    windows, scored_until = [], 0
+    for s in range(0, len(stream) - 1, stride):
+        end = min(s + context, len(stream) - 1)
+        windows.append((s, end, scored_until + 1))
+        scored_until = end
+        if end == len(stream) - 1:
+            break
+    with torch.no_grad():
+        for i in range(0, len(windows), batch_size):
+            chunk = windows[i:i + batch_size]
+            for length in sorted({end - s for s, end, _ in chunk}):  # a short last window alone
+                group = [w for w in chunk if w[1] - w[0] == length]
+                w = torch.from_numpy(np.stack([stream[s:end + 1] for s, end, _ in group])).to(device)
+                logits = model(w[:, :-1])
+                loss = nn.functional.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="none")
+                targets = torch.arange(1, length + 1)
+                keep = torch.stack([s + targets >= first for s, _, first in group]).to(loss.device)
+                total += (loss * keep).sum().double().cpu()
+                count += int(keep.sum())
     model.train(was_training)
     return float(total) / count
 

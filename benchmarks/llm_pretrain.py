@@ -41,12 +41,14 @@ SIZES = {
     "tiny": (1, 32, 2, 32),
     "small": (2, 64, 4, 64),
     "reference": (4, 192, 6, 128),
+    "narrow": (4, 128, 4, 128),
 }
 #: training settings per size: (steps, global batch, peak learning rate, warm-up steps)
 RECIPES = {
     "tiny": (60, 16, 3e-3, 10),
     "small": (600, 32, 3e-3, 50),
-    "reference": (1600, 16, 2e-3, 100),
+    "reference": (2800, 16, 2e-3, 100),
+    "narrow": (3000, 16, 3e-3, 100),
 }
 
 
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, help="override the size's number of steps")
     ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--eval-tokens", type=int, default=None, help="validation tokens (default: all)")
+    ap.add_argument("--eval-tokens", type=int, default=32_768,
+                    help="validation tokens of the evaluations during training (the final one uses all)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = GPTConfig(vocab, context, layers, width, heads)
     steps = a.steps or steps
     tcfg = LMTrainConfig(steps=steps, batch_size=batch, lr=lr, warmup=min(warmup, max(1, steps // 2)),
-                         eval_every=a.eval_every, eval_tokens=a.eval_tokens or len(val), seed=a.seed)
+                         eval_every=a.eval_every, eval_tokens=a.eval_tokens, seed=a.seed)
     torch.manual_seed(a.seed)  # the same initial weights in every process
     dtype = getattr(torch, a.dtype)
     model = GPT(cfg).to(device=device, dtype=dtype)
@@ -161,11 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model: {a.size} {cfg}; {parameter_count(cfg):,} parameters; seed {a.seed}; "
               f"{tcfg.steps} steps x {batch} x {context} tokens; {world} process(es)")
     hist = train_lm(model, train, val, tcfg, device=device, verbose=rank == 0)
+    # the final numbers on every validation token: disjoint windows (as during training) and sliding
+    # windows (each target with >= context/2 tokens of history, the fair comparison with an n-gram)
+    final_disjoint = evaluate_lm(model, val, context, device=device)
+    final_sliding = evaluate_lm(model, val, context, device=device, stride=context // 2)
     result = {
         "size": a.size, "config": cfg.to_dict(), "parameters": parameter_count(cfg), "seed": a.seed,
         "steps": tcfg.steps, "batch_size": batch, "lr": lr, "tokens": tcfg.steps * batch * context,
         "data": description, "data_hash": data_hash(train, val), "eval_steps": hist.steps,
-        "train_loss": hist.train_loss, "val_loss": hist.val_loss, "final_val_loss": hist.val_loss[-1],
+        "train_loss": hist.train_loss, "val_loss": hist.val_loss, "val_loss_tokens": tcfg.eval_tokens,
+        "final_val_loss": final_disjoint, "final_val_loss_sliding": final_sliding,
         "tokens_per_second": round(hist.tokens_per_second, 1), "train_seconds": round(hist.seconds, 1),
         "processes": world, "machine": machine(), "date": datetime.date.today().isoformat(),
         "command": shlex.join(["python", "benchmarks/llm_pretrain.py",
@@ -173,17 +181,19 @@ def main(argv: list[str] | None = None) -> int:
         "parameter_checksum": float(sum(p.detach().double().sum() for p in model.parameters())),
     }
     if rank == 0:
-        print(f"final validation loss {hist.val_loss[-1]:.4f}; {result['tokens_per_second']:,.0f} tokens/s "
+        print(f"final validation loss (all tokens) {final_disjoint:.4f} in disjoint windows, "
+              f"{final_sliding:.4f} sliding; {result['tokens_per_second']:,.0f} tokens/s "
               f"over {result['train_seconds']:.0f} s of training")
         if a.out:
             save_checkpoint(a.out, model.float().cpu(), result)
             stored, _ = load_checkpoint(a.out)  # record the loss of the float16 weights actually shipped
-            result["stored_val_loss"] = evaluate_lm(stored, val, context, tcfg.eval_tokens)
+            result["stored_val_loss"] = evaluate_lm(stored, val, context)
+            result["stored_val_loss_sliding"] = evaluate_lm(stored, val, context, stride=context // 2)
             # what 11.3 recomputes within its time budget: the first 32,768 validation tokens
             result["stored_val_loss_first_32768"] = evaluate_lm(stored, val, context, 32_768)
             save_checkpoint(a.out, stored, result)
             print(f"checkpoint {a.out}: {Path(a.out).stat().st_size / 1e6:.1f} MB, stored weights give "
-                  f"validation loss {result['stored_val_loss']:.4f}")
+                  f"validation loss {result['stored_val_loss']:.4f} ({result['stored_val_loss_sliding']:.4f} sliding)")
         if a.json:
             with open(a.json, "a", encoding="utf-8") as f:
                 f.write(json.dumps(result) + "\n")

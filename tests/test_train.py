@@ -172,6 +172,24 @@ def test_evaluate_lm_is_the_mean_token_loss_over_all_windows():
     assert torch.cat(losses).numel() == 29
 
 
+def test_sliding_evaluation_scores_each_target_once_with_its_longest_allowed_history():
+    from aibook.train import evaluate_lm
+
+    model, stream = tiny_gpt(), markov_stream(30)
+    idx = torch.as_tensor(stream.astype("int64"))
+    for stride in (1, 3, 4, 8):
+        losses = []
+        for t in range(1, 30):  # target t is predicted in the first window s = k*stride with s + 8 >= t
+            s = max(0, -(-(t - 8) // stride) * stride)
+            with torch.no_grad():
+                logits = model(idx[None, s:t])[0, -1]
+            losses.append(nn.functional.cross_entropy(logits, idx[t]).item())
+        got = evaluate_lm(model, stream, context=8, batch_size=3, stride=stride)
+        assert abs(got - sum(losses) / len(losses)) < 1e-6, stride
+    with pytest.raises(ValueError, match="stride"):
+        evaluate_lm(model, stream, context=8, stride=9)
+
+
 def test_train_lm_beats_the_unigram_baseline_and_checkpoint_round_trips(tmp_path, capsys):
     from aibook.ngram import KneserNey
     from aibook.train import LMTrainConfig, evaluate_lm, load_checkpoint, save_checkpoint, train_lm
