@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             result["stored_val_loss_first_32768"] = evaluate_lm(stored, val, context, 32_768)
             save_checkpoint(a.out, stored, result)
             print(f"checkpoint {a.out}: {Path(a.out).stat().st_size / 1e6:.1f} MB, stored weights give "
-                  f"validation loss {result['stored_val_loss']:.4f} ({result['stored_val_loss_sliding']:.4f} sliding)")
+                  f"validation loss {result['stored_val_loss']:.4f} "
+                  f"({result['stored_val_loss_sliding']:.4f} sliding)")
         if a.json:
             with open(a.json, "a", encoding="utf-8") as f:
                 f.write(json.dumps(result) + "\n")
