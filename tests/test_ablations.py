@@ -101,3 +101,17 @@ def test_the_article_variants_spell_the_articles_recipe():
     same_but_name = dataclasses.replace(ARTICLE_RECIPE, name=BOOK_RECIPE.name, widths=BOOK_RECIPE.widths)
     assert article == same_but_name  # widths unused by SeedCNN
     assert fast == dataclasses.replace(same_but_name, model=BOOK_RECIPE.model)
+
+
+def test_validation_curves_are_read_per_seed_for_one_budget(tmp_path):
+    def row(seed, epochs, curve=None):
+        r = {"variant": "article-fast-model", "changes": [], "seed": seed, "dataset": "fashion-mnist",
+             "epochs": epochs, "train_size": 55000, "val_acc": 0.9, "test_acc": 0.9, "date": "2026-12-06"}
+        return r | ({"val_acc_by_epoch": curve} if curve else {})
+    rows = [row(0, 2), row(0, 3, [0.8, 0.85, 0.9]), row(1, 3, [0.7, 0.8, 0.88]), row(2, 3)]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    curves = ablations.validation_curves("article-fast-model", 3, path)
+    assert curves == {0: [0.8, 0.85, 0.9], 1: [0.7, 0.8, 0.88]}
+    assert ablations.validation_curves("article-fast-model", 2, path) == {}
+    assert ablations.ARTICLE_EPOCHS == 20  # the article's num_epochs = 20
