@@ -37,6 +37,46 @@ from aibook.grader.questions import Call, Outcome, Question, QuestionResult, Tes
 
 MAX_RESTARTS = 3  # fresh kernels per submission after the first one died
 MAX_RESULTS_KEPT = 3  # outputs of one evaluation cell kept (one is expected; more fail the test)
+MAX_CELL_OUTPUT = 100_000  # characters a cell may print (per stream) or display; the rest stays in the kernel
+# Run in every fresh kernel before the learner's cells. Output beyond the cap is dropped inside the
+# kernel, never sent: nbclient waits only 4 s (iopub_timeout) for a cell's output after the kernel's
+# reply and then drops the rest, so a backlog of printed megabytes on a slow machine used to swallow
+# the grader's result of a later evaluation (issue 27: 50 MB printed per call cost a right answer).
+_CAP_OUTPUT = """\
+def _aibook_cap_output(limit, result_mime):
+    from ipykernel.iostream import OutStream
+    from ipykernel.zmqshell import ZMQDisplayPublisher
+    used = {}
+
+    def count(key, size):  # how much this cell's stream or displays had sent before
+        if len(used) > 256:
+            used.clear()
+        before = used.get(key, 0)
+        used[key] = before + size
+        return before
+
+    flush_buffers = OutStream._flush_buffers  # what the kernel's I/O thread sends, per cell
+
+    def capped_flush_buffers(self):
+        for parent, text in flush_buffers(self):
+            before = count((self.name, parent.get("msg_id")), len(text))
+            if before + len(text) > limit:
+                note = f"\\n[over {limit} characters: the rest is dropped]\\n" if before <= limit else ""
+                text = text[: max(0, limit - before)] + note
+            yield parent, text
+
+    publish = ZMQDisplayPublisher.publish
+
+    def capped_publish(self, data, *args, **kwargs):
+        if isinstance(data, dict) and result_mime not in data:
+            size = sum(len(str(v)) for v in data.values())
+            if count(("display", self.parent_header.get("msg_id")), size) + size > limit:
+                return None
+        return publish(self, data, *args, **kwargs)
+
+    OutStream._flush_buffers = capped_flush_buffers
+    ZMQDisplayPublisher.publish = capped_publish
+"""
 
 
 def kernel_env_path() -> None:
@@ -161,6 +201,11 @@ class _Session:
             cwd=str(self.workdir), env=sandbox.kernel_environment(self.workdir),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         self.alive = True
+        cell = self.nb.cells[self.scratch]
+        cell.outputs = []
+        cell.source = (f"{_CAP_OUTPUT}\n_aibook_cap_output({MAX_CELL_OUTPUT}, {RESULT_MIME!r})\n"
+                       "del _aibook_cap_output\n")
+        self._execute(cell, self.scratch, 60, store_history=False)  # raises if the kernel is unusable
 
     def close(self) -> None:
         """Shut the kernel down (kill it) and everything it started."""
