@@ -278,9 +278,10 @@ def kill_all(identity: Identity) -> None:
     for _ in range(20):
         if not processes_of(identity.uid):
             return
-        subprocess.run([sys.executable, "-I", "-S", "-c",
-                        "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"],
-                       user=identity.uid, group=identity.gid, extra_groups=[], env={},
+        # setpriv and kill, not this Python: the identity may not be able to reach this interpreter
+        # (a venv under /root), and a failed killer left a fork bomb's processes running
+        subprocess.run(["setpriv", f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
+                        "--", "kill", "-KILL", "-1"], env={"PATH": "/usr/bin:/bin"},
                        stdin=subprocess.DEVNULL, capture_output=True)
         time.sleep(0.05)
 
