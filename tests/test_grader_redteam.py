@@ -3,8 +3,10 @@ and each test shows it changes no grade and harms nothing outside its own scratc
 
 Most probes encode their verdict in 4.3's answer: it returns the right size only when the attack
 ran (it found its target) and got nothing, so 8 points mean "defended" and a broken probe fails the
-test instead of passing it. ``benchmarks/grade_attacks.py --redteam`` grades the same notebooks with
-another version of the grader (the before/after table). They need root, like the other attack tests.
+test instead of passing it. The before column of the report: this file run against an older
+checkout (``git archive OLD | tar -x -C /tmp/old``, copy this file into ``/tmp/old/tests``, then
+``PYTHONPATH=/tmp/old pytest /tmp/old/tests/test_grader_redteam.py`` from ``/tmp/old``). They need
+root, like the other attack tests.
 """
 
 from __future__ import annotations
