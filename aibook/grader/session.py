@@ -493,9 +493,11 @@ def _grade(path: Path, timeout: float, call_timeout: float, seed: int, cell_time
         finally:
             session.close()
     finally:
-        if slot is not None:
-            slot.release()
-        scratch.remove()
+        try:
+            if slot is not None:
+                slot.release()
+        finally:
+            scratch.remove()  # even when releasing the slot failed
     cells = [(_question_of(c), c.source) for c in nb.cells[:-1] if c.cell_type == "code"]
     found = static_flags(cells, questions)
     for question in grade.questions:
