@@ -128,6 +128,17 @@ def _cell_case(builder, *options):
     return run
 
 
+def _slow_reader_case(builder):
+    """A printing case graded with tests/slow_output loaded: every large printed message is slow to
+    read, as on a slower machine (the verdict then does not depend on this machine's speed)."""
+    def run(g: Grader, tmp: Path) -> str:
+        env = {**g.env, "PYTHONPATH": f"{ROOT / 'tests' / 'slow_output'}{os.pathsep}{g.package}"}
+        proc = g.run(str(builder(tmp)), "--json", env=env)
+        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        return f"{lines[0]['score']}/60" if lines else "no result"
+    return run
+
+
 CASES = {
     "1 reference / library answers": case_references,
     "2 Gradescope forged results.json + kill": case_gradescope,
@@ -139,6 +150,8 @@ CASES = {
     "8 endless loops in a cell and in check (right: 14)": _cell_case(
         cells.case_endless_loop, "--cell-timeout=5", "--call-timeout=3"),
     "9 prints 50 MB per call (right: 14)": _cell_case(cells.case_print_bomb),
+    "9a prints 50 MB per call, slow reader (right: 14)": _slow_reader_case(cells.case_print_bomb),
+    "9b a cell prints 40 MB, slow reader (right: 14)": _slow_reader_case(cells.case_printing_cell),
 }
 
 

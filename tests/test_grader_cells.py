@@ -6,6 +6,7 @@ answer prints is dropped. The notebooks are built by ``case_*`` functions, grade
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,10 +38,16 @@ def case_print_bomb(folder: Path) -> Path:
     return write_notebook(folder / "bomb.ipynb", "import numpy as np", ("4.3", noisy), ("4.7", RNN))
 
 
-def grade(path: Path, *options: str) -> dict:
+def case_printing_cell(folder: Path) -> Path:
+    """A right 4.3 and 4.7 and, between them, a cell that prints 20 messages of 2 MB each."""
+    return write_notebook(folder / "printing_cell.ipynb", "import numpy as np", ("4.3", CONV),
+                          "for _ in range(20):\n    print('x' * 2_000_000, flush=True)", ("4.7", RNN))
+
+
+def grade(path: Path, *options: str, env: dict | None = None) -> dict:
     """The grader's JSON line for one notebook; the subprocess timeout only stops a hung grader."""
     proc = subprocess.run([sys.executable, "-m", "aibook.grader", str(path), "--json", *options],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+                          capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
     assert proc.stdout, proc.stderr
     return json.loads(proc.stdout.splitlines()[-1])
 
@@ -67,6 +74,24 @@ def test_endless_loops_cost_only_their_own_cell_and_answer(tmp_path):
     assert result["cell_errors"] == {"3": "timed out after 5 s"}  # the check cell was skipped
 
 
+def slow_reader_env() -> dict:
+    """The grader's environment with ``tests/slow_output`` loaded: each printed message over 1 MB
+    takes it 10 s to read, as on a slow machine, so the verdict does not hang on this one's speed."""
+    return {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "slow_output"),
+            "AIBOOK_SLOW_OUTPUT_SECONDS": "10"}
+
+
 def test_printing_costs_nothing_else(tmp_path):
     result = grade(case_print_bomb(tmp_path))
     assert points(result) == {"4.1": 0, "4.2": 0, "4.3": 8, "4.4": 0, "4.5": 0, "4.6": 0, "4.7": 6}
+
+
+def test_printing_costs_nothing_however_slowly_the_grader_reads_output(tmp_path):
+    """Before: nbclient gave up on the output 4 s after the kernel's reply, and the grader's result
+    came after the megabytes printed: 4.3 lost 8 of 8 (printing per call) and the evaluations after
+    a printing cell lost theirs. Now a cell's output over 100,000 characters never leaves the kernel."""
+    for case in (case_print_bomb, case_printing_cell):
+        result = grade(case(tmp_path), env=slow_reader_env())
+        assert points(result) == {"4.1": 0, "4.2": 0, "4.3": 8, "4.4": 0, "4.5": 0, "4.6": 0, "4.7": 6}, \
+            (case.__name__, messages(result))
+        assert result["cell_errors"] == {}, case.__name__

@@ -111,3 +111,14 @@ def test_the_command_refuses_an_ambiguous_roster_and_feedback_names_the_student(
                           notebook(tmp_path / "f" / "2024002" / "ch04.ipynb")], people)
     written = write_feedback(tmp_path / "fb", [NotebookGrade(p, error="x") for p in match.students], match)
     assert sorted(p.name for p in written) == ["2024001_ch04.md", "2024002_ch04.md"]
+
+
+def test_a_stamp_cannot_override_who_the_lms_export_says_submitted(tmp_path):
+    """Red team: Bob stamps Alice's id in his Canvas submission. Before: 'matches two students',
+    and nothing of the class was graded; now it is Bob's, with a warning, and Alice keeps hers."""
+    people = roster(tmp_path)
+    alice = notebook(tmp_path / "alice_501_9001_ch04.ipynb", "2024001")
+    bob = notebook(tmp_path / "bob_502_9002_ch04.ipynb", "2024001")
+    match = match_roster([alice, bob], people)
+    assert match.errors == [] and match.students == {alice: people[0], bob: people[1]}
+    assert len(match.warnings) == 1 and bob in match.warnings[0] and "graded as Bob" in match.warnings[0]

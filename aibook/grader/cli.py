@@ -70,18 +70,18 @@ TAMPERED = ("error: the grader's own files changed while it ran (aibook/grader):
 
 
 def grade_all(paths: list[str], jobs: int, timeout: float = 300, call_timeout: float = 10,
-              seed: int = 0, cell_timeout: float = 60) -> Iterator[NotebookGrade]:
+              seed: int = 0, cell_timeout: float = 60, chapter: int | None = None) -> Iterator[NotebookGrade]:
     """Grade ``paths`` with ``jobs`` worker processes; yield the grades in the order given."""
     kernel_env_path()  # the workers inherit PATH, so their kernels are this venv's
     limit_threads_of_child_processes(1)  # one thread per kernel: --jobs kernels share the cores
     batch = tuple(paths)
     if jobs <= 1 or len(paths) <= 1:
         for path in paths:
-            yield grade_safely(path, timeout, call_timeout, seed, cell_timeout, batch)
+            yield grade_safely(path, timeout, call_timeout, seed, cell_timeout, batch, chapter)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context) as pool:
-        futures = [pool.submit(grade_safely, p, timeout, call_timeout, seed, cell_timeout, batch)
+        futures = [pool.submit(grade_safely, p, timeout, call_timeout, seed, cell_timeout, batch, chapter)
                    for p in paths]
         for path, future in zip(paths, futures, strict=True):
             try:
@@ -91,9 +91,20 @@ def grade_all(paths: list[str], jobs: int, timeout: float = 300, call_timeout: f
                                                 ": grade it alone with --jobs 1")
 
 
+def printable(name: str) -> str:
+    """A file name as one line of text: a name with a newline or other control character (chosen by a
+    student, in an LMS export) is shown quoted and escaped, so it cannot start a forged line."""
+    return name if name.isprintable() else ascii(name)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (a file name such as '=HYPERLINK(...)')."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def format_grade(grade: NotebookGrade) -> str:
     """A readable block for one submission: total, then one line per question."""
-    lines = [f"{grade.notebook}: {grade.score}/{grade.max_score} points ({grade.seconds:.1f} s)"]
+    lines = [f"{printable(grade.notebook)}: {grade.score}/{grade.max_score} points ({grade.seconds:.1f} s)"]
     if grade.stopped:
         lines.append(f"  note: {grade.stopped}")
     for q in grade.questions:
@@ -118,8 +129,9 @@ def write_csv(path: Path, grades: list[NotebookGrade], roster: list[Student] | N
             points = {q.id: q.points for q in grade.questions}
             student = students.get(grade.notebook)
             person = [student.student_id, student.name] if student else ["", ""]
-            writer.writerow([*person[: len(who)], grade.notebook, *(points.get(i, "") for i in ids),
-                             grade.score, grade.max_score, grade.error or "", "; ".join(grade.flags)])
+            writer.writerow([*person[: len(who)], spreadsheet_safe(grade.notebook),
+                             *(points.get(i, "") for i in ids), grade.score, grade.max_score,
+                             grade.error or "", spreadsheet_safe("; ".join(grade.flags))])
         submitted = {s.student_id for s in students.values()}
         for student in roster or []:
             if student.student_id not in submitted:
@@ -221,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gradescope", type=Path, metavar="FILE",
                         help="write Gradescope's results.json (all submissions as one student's)")
     parser.add_argument("--chapter", type=int, default=None,
-                        help="with --gradescope: list every question of this chapter, answered or not")
+                        help="grade this chapter's questions only (default: the chapter most of a "
+                             "notebook's answer cells belong to); with --gradescope, list all of them")
     parser.add_argument("--visibility", default="", metavar="4.6=hidden,...",
                         help="with --gradescope: per question visible, hidden, after_due_date or "
                              "after_published (default visible)")
@@ -282,14 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     grades = []
     try:
         results = iter(merged) if merged is not None else grade_all(
-            args.submissions, jobs, args.timeout, args.call_timeout, seed, args.cell_timeout)
+            args.submissions, jobs, args.timeout, args.call_timeout, seed, args.cell_timeout, args.chapter)
         for grade in results:
             if sandbox.package_digest() != digest:
                 print(TAMPERED, file=sys.stderr)
                 return 3
             grades.append(grade)
             if grade.error:
-                print(f"error: {grade.notebook}: {grade.error}", file=sys.stderr, flush=True)
+                print(f"error: {printable(grade.notebook)}: {grade.error}", file=sys.stderr, flush=True)
             if args.json:
                 line = grade.to_json()
                 if roster is not None:

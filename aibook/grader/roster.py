@@ -9,7 +9,7 @@ import csv
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -85,6 +85,7 @@ class Claim:
     students: dict[str, str]  # student_id -> why (which key matched)
     when: float = 0.0
     export: bool = False  # an LMS export names one submission per attempt: several = resubmissions
+    lms: dict[str, str] = field(default_factory=dict)  # what the LMS export says: outranks the stamp
 
 
 @dataclass
@@ -143,13 +144,14 @@ def _claim(path: str, roster: list[Student], common: Path) -> Claim:
         for submitter in (entry or {}).get(":submitters", []) if isinstance(entry, dict) else ():
             sid = str(submitter.get(":sid", "")).strip()
             if sid in by_id:
-                claim.students[sid] = f"Gradescope export {top} (sid {sid})"
+                claim.students[sid] = claim.lms[sid] = f"Gradescope export {top} (sid {sid})"
         if isinstance(entry, dict) and entry.get(":created_at"):
             claim.when, claim.export = _timestamp(entry[":created_at"], claim.when), True
     if canvas := _CANVAS.match(p.name):
         student = by_lms.get(canvas["user"])
         if student:
-            claim.students[student.student_id] = f"Canvas file name (user {canvas['user']})"
+            claim.students[student.student_id] = claim.lms[student.student_id] = \
+                f"Canvas file name (user {canvas['user']})"
         claim.when, claim.export = claim.when + int(canvas["submission"]) * 1e-9, True
     try:
         parts = p.resolve().relative_to(common).parts[:-1]
@@ -159,7 +161,7 @@ def _claim(path: str, roster: list[Student], common: Path) -> Claim:
         if moodle := _MOODLE.match(part):
             student = by_lms.get(moodle["participant"]) or by_name.get(moodle["name"].casefold())
             if student:
-                claim.students[student.student_id] = f"Moodle folder {part!r}"
+                claim.students[student.student_id] = claim.lms[student.student_id] = f"Moodle folder {part!r}"
         elif part in by_id:
             claim.students[part] = f"folder {part!r}"
         elif part.casefold() in by_name:
@@ -199,6 +201,11 @@ def match_roster(paths: list[str], roster: list[Student]) -> RosterMatch:
             matches = [s for s in roster if s.file and s.file in (Path(path).name, _relative(path, common))]
             for student in matches:
                 claim.students[student.student_id] = f"roster file {student.file!r}"
+        if len(claim.lms) == 1 and len(claim.students) > 1:  # the LMS, not the stamp, says who submitted
+            (sid, why), = claim.lms.items()
+            others = " and ".join(f"{by_id[i].label} ({w})" for i, w in claim.students.items() if i != sid)
+            warnings.append(f"{path}: graded as {by_id[sid].label} ({why}), not {others}")
+            claim.students = dict(claim.lms)
         if len(claim.students) > 1:
             who = " and ".join(f"{by_id[i].label} ({why})" for i, why in claim.students.items())
             errors.append(f"{path} matches two students: {who}; fix the roster or the notebook's STUDENT_ID")

@@ -50,7 +50,16 @@ import aibook
 
 IDENTITY_PREFIX = "aibook-grader"
 MAX_SLOTS = 64
-MAX_PROCESSES = 1024  # per identity (RLIMIT_NPROC counts threads): stops a fork bomb
+MAX_PROCESSES = 256  # per identity (RLIMIT_NPROC counts threads; a kernel uses about 10): stops a fork bomb
+MAX_FILE_BYTES = 2**30  # one file the learner's code writes (RLIMIT_FSIZE)
+SHARED_TEMP = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # where any identity may leave files
+
+
+def max_data_bytes() -> int:
+    """Memory one learner process may allocate (RLIMIT_DATA): ``AIBOOK_GRADER_MEMORY_MB``, default
+    4096; a kernel with PyTorch imported uses about 250 MB. Beyond it the allocation fails in the
+    learner's code (MemoryError), and never takes the machine's memory from the grader."""
+    return int(os.environ.get("AIBOOK_GRADER_MEMORY_MB", "4096")) * 2**20
 PACKAGE = Path(aibook.__file__).resolve().parent
 GRADER = PACKAGE / "grader"
 _STUB = '''"""The grader's stub inside a grading kernel: the real grader runs outside this kernel."""
@@ -203,12 +212,48 @@ class Slot:
             self._handle = handle
             self.identity = _ensure_user(f"{IDENTITY_PREFIX}-{n}")
             kill_all(self.identity)  # a previous grader killed hard may have left some
+            remove_files_of(self.identity)
             return
         raise RuntimeError(f"all {MAX_SLOTS} grading slots are busy")
 
     def release(self) -> None:
         kill_all(self.identity)
+        remove_files_of(self.identity)
         self._handle.close()
+
+
+def remove_files_of(identity: Identity) -> None:
+    """Delete what ``identity`` left in the shared temp folders (a full disk, a file a later
+    submission graded as the same user might read, a trap at a path the grader will write)."""
+    for folder in SHARED_TEMP:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != identity.uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+
+
+def kill_all_but(identity: Identity, keep: int) -> None:
+    """Kill every process of ``identity`` except the kernel ``keep`` (what its cells started)."""
+    for _ in range(20):
+        others = [pid for pid in processes_of(identity.uid) if pid != keep]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        time.sleep(0.05)
 
 
 def processes_of(uid: int) -> list[int]:
@@ -233,9 +278,10 @@ def kill_all(identity: Identity) -> None:
     for _ in range(20):
         if not processes_of(identity.uid):
             return
-        subprocess.run([sys.executable, "-I", "-S", "-c",
-                        "import os, signal\ntry:\n os.kill(-1, signal.SIGKILL)\nexcept OSError:\n pass"],
-                       user=identity.uid, group=identity.gid, extra_groups=[], env={},
+        # setpriv and kill, not this Python: the identity may not be able to reach this interpreter
+        # (a venv under /root), and a failed killer left a fork bomb's processes running
+        subprocess.run(["setpriv", f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
+                        "--", "kill", "-KILL", "-1"], env={"PATH": "/usr/bin:/bin"},
                        stdin=subprocess.DEVNULL, capture_output=True)
         time.sleep(0.05)
 
@@ -339,9 +385,11 @@ def kernel_prefix(identity: Identity | None, hide: list[Path]) -> list[str]:
     if isolation().namespaces and hide:
         prefix = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _HIDE, "sh",
                   *map(str, hide), "--"]
-    return [*prefix, "prlimit", f"--nproc={MAX_PROCESSES}", "--core=0", "--",
-            "setpriv", f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
-            "--no-new-privs", "--"]
+    # the kernel is the first process the OOM killer takes, never the grader
+    oom = ["choom", "-n", "1000", "--"] if shutil.which("choom") else []
+    return [*prefix, "prlimit", f"--nproc={MAX_PROCESSES}", "--core=0", f"--data={max_data_bytes()}",
+            f"--fsize={MAX_FILE_BYTES}", "--", *oom, "setpriv", f"--reuid={identity.uid}",
+            f"--regid={identity.gid}", "--clear-groups", "--no-new-privs", "--"]
 
 
 def folders_to_hide(submissions: list[Path], keep: list[Path]) -> list[Path]:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,47 @@ from aibook.grader.questions import Call, Outcome, Question, QuestionResult, Tes
 
 MAX_RESTARTS = 3  # fresh kernels per submission after the first one died
 MAX_RESULTS_KEPT = 3  # outputs of one evaluation cell kept (one is expected; more fail the test)
+MAX_NOTEBOOK_BYTES = 50 * 2**20  # a submission larger than this is refused before it is read
+MAX_CELL_OUTPUT = 100_000  # characters a cell may print (per stream) or display; the rest stays in the kernel
+# Run in every fresh kernel before the learner's cells. Output beyond the cap is dropped inside the
+# kernel, never sent: nbclient waits only 4 s (iopub_timeout) for a cell's output after the kernel's
+# reply and then drops the rest, so a backlog of printed megabytes on a slow machine used to swallow
+# the grader's result of a later evaluation (issue 27: 50 MB printed per call cost a right answer).
+_CAP_OUTPUT = """\
+def _aibook_cap_output(limit, result_mime):
+    from ipykernel.iostream import OutStream
+    from ipykernel.zmqshell import ZMQDisplayPublisher
+    used = {}
+
+    def count(key, size):  # how much this cell's stream or displays had sent before
+        if len(used) > 256:
+            used.clear()
+        before = used.get(key, 0)
+        used[key] = before + size
+        return before
+
+    flush_buffers = OutStream._flush_buffers  # what the kernel's I/O thread sends, per cell
+
+    def capped_flush_buffers(self):
+        for parent, text in flush_buffers(self):
+            before = count((self.name, parent.get("msg_id")), len(text))
+            if before + len(text) > limit:
+                note = f"\\n[over {limit} characters: the rest is dropped]\\n" if before <= limit else ""
+                text = text[: max(0, limit - before)] + note
+            yield parent, text
+
+    publish = ZMQDisplayPublisher.publish
+
+    def capped_publish(self, data, *args, **kwargs):
+        if isinstance(data, dict) and result_mime not in data:
+            size = sum(len(str(v)) for v in data.values())
+            if count(("display", self.parent_header.get("msg_id")), size) + size > limit:
+                return None
+        return publish(self, data, *args, **kwargs)
+
+    OutStream._flush_buffers = capped_flush_buffers
+    ZMQDisplayPublisher.publish = capped_publish
+"""
 
 
 def kernel_env_path() -> None:
@@ -161,6 +203,19 @@ class _Session:
             cwd=str(self.workdir), env=sandbox.kernel_environment(self.workdir),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         self.alive = True
+        cell = self.nb.cells[self.scratch]
+        cell.outputs = []
+        cell.source = (f"{_CAP_OUTPUT}\n_aibook_cap_output({MAX_CELL_OUTPUT}, {RESULT_MIME!r})\n"
+                       "del _aibook_cap_output\n")
+        self._execute(cell, self.scratch, 60, store_history=False)  # raises if the kernel is unusable
+
+    def stop_background(self) -> None:
+        """Kill what the learner's cells left running beside the kernel, before the answers are
+        called: a spinning child must not slow the grading of this or a concurrent submission."""
+        process = getattr(getattr(self.client, "km", None), "provisioner", None)
+        pid = getattr(getattr(process, "process", None), "pid", None)
+        if self.identity is not None and self.alive and pid is not None:
+            sandbox.kill_all_but(self.identity, pid)
 
     def close(self) -> None:
         """Shut the kernel down (kill it) and everything it started."""
@@ -323,6 +378,8 @@ def _read_notebook(data: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     except json.JSONDecodeError as exc:
         return None, (f"not a Jupyter notebook (invalid or truncated JSON at line {exc.lineno}): "
                       "submit the complete .ipynb file")
+    except RecursionError:
+        return None, "not a Jupyter notebook (JSON nested too deeply): submit the .ipynb file"
     if not (isinstance(raw, dict) and isinstance(raw.get("cells"), list)
             and isinstance(raw.get("nbformat"), int)):
         return None, "not a Jupyter notebook (JSON without cells): submit the .ipynb file"
@@ -370,20 +427,27 @@ def _question_of(cell: nbformat.NotebookNode) -> str | None:
 
 
 def grade_notebook(path: str | Path, timeout: float = 300, call_timeout: float = 10,
-                   seed: int = 0, cell_timeout: float = 60, others: tuple[str, ...] = ()) -> NotebookGrade:
+                   seed: int = 0, cell_timeout: float = 60, others: tuple[str, ...] = (),
+                   chapter: int | None = None) -> NotebookGrade:
     """Grade one submission (see the module docstring); never raises for a bad submission.
-    ``others``: the batch's other submissions, hidden from this one's kernel where possible."""
+    ``others``: the batch's other submissions, hidden from this one's kernel where possible.
+    ``chapter``: the assignment; without it, the chapter most of its answer cells belong to."""
     start = time.monotonic()
-    grade = _grade(Path(path), timeout, call_timeout, seed, cell_timeout, others)
+    grade = _grade(Path(path), timeout, call_timeout, seed, cell_timeout, others, chapter)
     grade.seconds = time.monotonic() - start
     return grade
 
 
 def _grade(path: Path, timeout: float, call_timeout: float, seed: int, cell_timeout: float,
-           others: tuple[str, ...]) -> NotebookGrade:
+           others: tuple[str, ...], chapter: int | None) -> NotebookGrade:
     name = str(path)
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # nbclient's leftovers after timeouts
     try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return NotebookGrade(name, error=(
+                f"the notebook is {size / 2**20:.0f} MB, over the grader's {MAX_NOTEBOOK_BYTES // 2**20} MB: "
+                "clear its outputs (Edit → Clear Outputs of All Cells), save and submit it again"))
         data = path.read_bytes()
     except OSError as exc:
         return NotebookGrade(name, error=f"cannot read it ({exc.strerror or exc})")
@@ -391,12 +455,17 @@ def _grade(path: Path, timeout: float, call_timeout: float, seed: int, cell_time
     if nb is None:
         return NotebookGrade(name, error=why)
     answers = _answer_cells(nb)
-    chapters = sorted({c for c in map(chapter_of, answers) if c in banks()})
-    questions = [q for c in chapters for q in banks()[c]]
-    if not questions:
+    present = Counter(c for c in map(chapter_of, answers) if c in banks())
+    if chapter is None and present:  # the chapter most answer cells belong to (ties: the first)
+        chapter = max(sorted(present), key=present.__getitem__)
+    if chapter not in present:
+        found = f" (it has answer cells of chapter {', '.join(map(str, sorted(present)))})" if present else ""
         return NotebookGrade(name, error=(
+            f"no answer cells of chapter {chapter}{found}: submit that chapter's exercise notebook"
+            if chapter is not None else
             "no questions found: answer cells need the metadata {\"aibook\": {\"question\": "
             "\"4.1\"}}; start from the notebook in exercises/"))
+    questions = list(banks()[chapter])
     grade = NotebookGrade(name, max_score=sum(q.points for q in questions))
     kernel_env_path()
     slot = sandbox.Slot() if sandbox.isolation().users else None
@@ -424,15 +493,19 @@ def _grade(path: Path, timeout: float, call_timeout: float, seed: int, cell_time
         finally:
             session.close()
     finally:
-        if slot is not None:
-            slot.release()
-        scratch.remove()
+        try:
+            if slot is not None:
+                slot.release()
+        finally:
+            scratch.remove()  # even when releasing the slot failed
     cells = [(_question_of(c), c.source) for c in nb.cells[:-1] if c.cell_type == "code"]
     found = static_flags(cells, questions)
     for question in grade.questions:
         for reason in found.get(question.id, ()):
             question.flag(reason)
     grade.notebook_flags = found.get("notebook", [])
+    grade.notebook_flags += [f"answer cells of chapter {c} not graded: this is chapter {chapter}'s assignment"
+                             for c in sorted(set(present) - {chapter})]
     grade.score = sum(q.points for q in grade.questions)
     return grade
 
@@ -442,6 +515,7 @@ def _run_and_evaluate(session: _Session, grade: NotebookGrade, questions: list[Q
                       seed: int, cell_timeout: float) -> None:
     runner = _Runner(session, timeout, cell_timeout)
     runner.run_all()
+    session.stop_background()
     grade.cell_errors = dict(sorted(runner.errors.items()))
     if grade.cell_errors:
         grade.stopped = describe_cell_errors(grade.cell_errors)
@@ -480,10 +554,10 @@ def _run_and_evaluate(session: _Session, grade: NotebookGrade, questions: list[Q
 
 
 def grade_safely(path: str, timeout: float, call_timeout: float, seed: int, cell_timeout: float = 60,
-                 others: tuple[str, ...] = ()) -> NotebookGrade:
+                 others: tuple[str, ...] = (), chapter: int | None = None) -> NotebookGrade:
     """``grade_notebook`` that turns an unexpected grader failure into a one-line error."""
     try:
-        return grade_notebook(path, timeout, call_timeout, seed, cell_timeout, others)
+        return grade_notebook(path, timeout, call_timeout, seed, cell_timeout, others, chapter)
     except Exception as exc:
         return NotebookGrade(str(path), error=f"grader error ({shorten(repr(exc), 160)}): "
                                               "please report it with this notebook")
