@@ -91,6 +91,10 @@ def test_compare_says_what_differs():
     assert compare(4, 3, names=("size",)) == "size：期望 4，得到 3"
     assert compare(4, np.int64(4)) == "" and compare(4, 4.0) == ""
     assert compare(4, None) == "result：期望 4，得到 None"
+    # lists compare item by item; a list holding arrays is a wrong answer with a message, not a crash
+    assert compare([[1, 2], [3]], [[1, 2], [3]]) == ""
+    assert compare([[1, 2], [3]], [[1, 2], [4]], names=("pieces",)).startswith("pieces[1][0]：")
+    assert compare([[1, 2]], [np.array([1, 2])]).startswith("result[0]：期望 [1, 2]")
 
 
 def test_json_round_trip_and_untrusted_decoding():

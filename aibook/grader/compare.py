@@ -42,7 +42,16 @@ def compare(expected: Any, got: Any, names: tuple[str, ...] = (), rtol: float = 
         else:
             ok = abs(got - expected) <= atol + rtol * abs(expected)
         return "" if ok else f"{label}：期望 {_number(expected)}，得到 {_number(got)}"
-    return "" if got == expected else f"{label}：期望 {expected!r}，得到{describe(got)}"
+    if isinstance(expected, list) and isinstance(got, list) and len(got) == len(expected):
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            if message := compare(e, g, (f"{label}[{i}]",), rtol, atol):
+                return message
+        return ""
+    try:  # a list holding arrays makes == ambiguous: that is a wrong answer, not a grader error
+        same = bool(got == expected)
+    except (ValueError, TypeError):
+        same = False
+    return "" if same else f"{label}：期望 {expected!r}，得到{describe(got)}"
 
 
 def _compare_arrays(expected: np.ndarray, got: Any, label: str, rtol: float, atol: float) -> str:
