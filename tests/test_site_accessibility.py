@@ -60,3 +60,13 @@ def test_contrast_is_measured_after_the_colours_stop_fading(browser, axe, tmp_pa
         # dark first: the fade back to light text ends at #222 on white, readable
         found = violations(browser, f"{local}/fade.html", [(1280, "dark"), (1280, "light")], axe)
     assert [v["id"] for v in found[(1280, "light")]] == []
+
+
+def test_bibliography_entries_are_items_of_their_list():
+    # axe (aria-required-children) on the merged site: docutils' citation list has role="list" but its
+    # entries role="doc-biblioentry"
+    from aibook.booktools.site_accessibility import accessible
+
+    page = ('<div role="list" class="citation-list">\n'
+            '<div class="citation" id="id27" role="doc-biblioentry">\n<span>ABC+16</span></div>')
+    assert '<div class="citation" id="id27" role="listitem">' in accessible(page)
