@@ -29,6 +29,20 @@ def test_bundle_holds_every_notebook_and_a_readme(tmp_path):
     assert "pip install -r requirements-lab.txt" in readme and "--index-url" in readme
 
 
+def test_bundle_holds_the_packages_data_files(tmp_path):
+    # the stored results and Chapter 11's checkpoint and tokenizer: without them `pip install .` from
+    # the bundle gives a package whose Chapter 2, 5 and 11 pages fail (the first bundle left them out)
+    output = tmp_path / "b.zip"
+    bundle.write_bundle(output, version_line="v")
+    with zipfile.ZipFile(output) as zf:
+        names = set(zf.namelist())
+    data = bundle.package_data(ROOT)
+    assert {p.name for p in data} >= {"gpt_reference.pt", "tang_bpe.json", "seed_studies.jsonl"}
+    missing = [p for p in data if f"{bundle.FOLDER}/{p.relative_to(ROOT).as_posix()}" not in names]
+    assert not missing, f"package data left out of the bundle: {missing}"
+    assert any(n.startswith(f"{bundle.FOLDER}/book/11_llm_project/") and n.endswith(".ipynb") for n in names)
+
+
 def test_bundle_is_byte_identical_for_the_same_files(tmp_path):
     first, second = tmp_path / "1.zip", tmp_path / "2.zip"
     bundle.write_bundle(first, version_line="v")

@@ -18,6 +18,7 @@ from aibook.grader.banks import banks
 
 PHONE, LAPTOP = 390, 1280
 SCREENS = [(PHONE, "light"), (PHONE, "dark"), (LAPTOP, "light"), (LAPTOP, "dark")]
+HANG_MS = 60_000  # hang protection only: a busy machine makes a menu open slower, never a failure
 # every page on a light phone and a dark laptop; these pages on all four screens
 KEY_PAGES = ["book/index", "book/04_math/04_3_worked_example", "exercises/ch04", "solutions/ch04",
              "book/glossary", "book/errata"]
@@ -128,17 +129,17 @@ def test_menu_button_opens_the_chapter_list(browser, server, width, scheme):  # 
     if width == PHONE:
         assert chapter_link.count() == 0, "the chapter list is open before the button is pressed"
         button.click()
-        page.wait_for_selector("#pst-primary-sidebar-modal[open]", timeout=5_000)
+        page.wait_for_selector("#pst-primary-sidebar-modal[open]", timeout=HANG_MS)
         assert chapter_link.count() >= 1, "the menu opened without the chapter list"
     else:  # the list shows beside the page; the button hides it and shows it again
         sidebar = page.locator("#pst-primary-sidebar")
         assert chapter_link.count() >= 1
         button.click()
         page.wait_for_function("document.querySelector('#pst-primary-sidebar')"
-                               ".classList.contains('pst-sidebar-hidden')", timeout=5_000)
+                               ".classList.contains('pst-sidebar-hidden')", timeout=HANG_MS)
         button.click()
         page.wait_for_function("!document.querySelector('#pst-primary-sidebar')"
-                               ".classList.contains('pst-sidebar-hidden')", timeout=5_000)
+                               ".classList.contains('pst-sidebar-hidden')", timeout=HANG_MS)
         assert "pst-sidebar-hidden" not in (sidebar.get_attribute("class") or "")
     page.close()
 
@@ -149,7 +150,7 @@ def test_page_contents_button_opens_on_a_phone(browser, server, width, scheme): 
         pytest.skip("at 1280 px the page contents show beside the text: no button needed")
     page, _ = open_page(browser, f"{server}/book/04_math/04_3_worked_example.html", width, scheme)
     page.locator("button.secondary-toggle:visible").first.click()
-    page.wait_for_selector("#pst-secondary-sidebar-modal[open]", timeout=5_000)
+    page.wait_for_selector("#pst-secondary-sidebar-modal[open]", timeout=HANG_MS)
     assert page.locator("#pst-secondary-sidebar-modal nav a:visible").count() >= 2
     page.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -49,15 +50,24 @@ README = """# {title}：全部笔记本 · all notebooks
 """
 
 
+def package_data(root: Path = ROOT) -> list[Path]:
+    """The package's data files (stored results, Chapter 11's checkpoint and tokenizer), by the globs
+    pyproject.toml gives setuptools, so that `pip install .` from the bundle installs them too."""
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"].get("aibook", [])
+    return [p for pattern in globs for p in (root / "aibook").glob(pattern)]
+
+
 def bundle_files(root: Path = ROOT) -> list[Path]:
     """Files of the bundle, relative to root, sorted."""
     files = [p for p in (root / "book").rglob("*") if p.suffix in BOOK_SUFFIXES]
     files += list((root / "exercises").glob("*.ipynb"))
     files += [p for p in (root / "aibook").rglob("*") if p.suffix in PACKAGE_SUFFIXES]
+    files += package_data(root)
     top = ("pyproject.toml", "requirements.txt", "requirements-lab.txt", "_toc.yml")
     files += [root / name for name in top]
     skip = (".ipynb_checkpoints", "__pycache__", "_build")
-    return sorted(p.relative_to(root) for p in files if p.is_file() and not any(s in p.parts for s in skip))
+    return sorted({p.relative_to(root) for p in files if p.is_file() and not any(s in p.parts for s in skip)})
 
 
 def readme(files: list[Path], version_line: str, root: Path = ROOT) -> str:

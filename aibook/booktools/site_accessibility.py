@@ -5,7 +5,9 @@ runs axe-core over every page; no rule is switched off there):
   "展开或收起：<chapter title>";
 - the search buttons that show "搜索 Ctrl+K" are labelled "搜索" only (a speech-input user who says
   what they see is not understood): the label is dropped, so the visible text is the name;
-- the side menu's title and search box sit outside any landmark: the menu becomes one.
+- the side menu's title and search box sit outside any landmark: the menu becomes one;
+- the bibliography's entries (docutils: ``role="doc-biblioentry"``, deprecated in DPUB-ARIA 1.1) sit
+  in a ``role="list"`` that needs list items: they become ``role="listitem"``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _TOGGLE = re.compile(r'(<a class="(?:current )?reference internal" href="[^"]*">
                      r'(?P<title>(?:(?!</?a[ >]).)*)(</a><details[^>]*>)<summary>', re.S)
 _SEARCH_FIELD = re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) '
                            r'aria-label="[^"]*"')
+_BIBLIOENTRY = re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"')
 _PRIMARY_SIDEBAR = re.compile(r'<div id="pst-primary-sidebar" class="([^"]*)">')
 
 
@@ -33,6 +36,7 @@ def accessible(page: str) -> str:
 
     page = _TOGGLE.sub(named, page)
     page = _SEARCH_FIELD.sub(r"\1", page)
+    page = _BIBLIOENTRY.sub(r'\1 role="listitem"', page)
     landmark = r'<div id="pst-primary-sidebar" class="\1" role="region" aria-label="全书目录">'
     return _PRIMARY_SIDEBAR.sub(landmark, page)
 

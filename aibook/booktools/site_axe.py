@@ -19,10 +19,14 @@ from aibook.booktools.pdf import serve
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENS = [(390, "light"), (390, "dark"), (1280, "light"), (1280, "dark")]
 SERIOUS = {"serious", "critical"}
-# after the fonts and the math are ready, so contrast is measured on what a reader sees
+# after the fonts and the math are ready and every running transition has ended, so contrast is
+# measured on what a reader sees: the theme fades a button's colours for 0.15 s when the colour scheme
+# or the width changes, and axe measuring mid-fade found dark text on a still-dark button (1.1:1)
 _READY = """async () => {
   await document.fonts.ready;
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const finite = document.getAnimations().filter(a => isFinite(a.effect?.getComputedTiming().endTime));
+  await Promise.all(finite.map(a => a.finished.catch(() => null)));
 }"""
 _RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
