@@ -159,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     model.eval()
     # each part carries its own provenance, so parts can be re-run alone (a new checkpoint needs only
     # batch and int8) and the others stay in the file
-    path = Path(a.out)
-    result = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    result = {}
     common = {"date": datetime.date.today().isoformat(),
               "command": shlex.join(["python", "benchmarks/llm_inference.py",
                                      *(argv if argv is not None else sys.argv[1:])]),
@@ -178,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     if "int8" in a.parts:
         measured = int8_part(model, val[:a.int8_tokens], 4 * a.rounds, device)
         result["int8"] = {**common, **checkpoint, **measured}
-    path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = Path(a.out)  # read just before writing: another run may have stored other parts meanwhile
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    path.write_text(json.dumps({**stored, **result}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {a.out}")
     return 0
 
