@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parts = ["cache", "batch", "int8"]
     ap.add_argument("--parts", nargs="+", choices=parts, default=parts)
-    ap.add_argument("--lengths", type=int, nargs="+", default=[32, 64, 128, 256, 496])
+    ap.add_argument("--lengths", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--context", type=int, default=512, help="context of the timed model (part cache)")
     ap.add_argument("--prompt-tokens", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=5)
