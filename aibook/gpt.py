@@ -4,13 +4,15 @@ Causal self-attention written out (with an optional KV cache), pre-LayerNorm blo
 learned positions and an output layer tied to the token embedding. ``parameter_count`` and
 ``flops_per_token`` give size and training cost from the configuration alone, so a reader can
 check them against the counted parameters and ``torch.utils.flop_counter``. ``generate`` decodes
-greedily or samples with temperature, top-k and top-p. ``model(idx)`` returns logits, so any
-code for a causal LM (fine-tuning, LoRA, DPO) works on it unchanged.
+greedily or samples with temperature, top-k and top-p, one prompt or a left-padded batch of prompts
+of different lengths (``left_pad``; a padding mask keeps every row as it would be alone).
+``model(idx)`` returns logits, so any code for a causal LM (fine-tuning, LoRA, DPO) works on it unchanged.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -69,23 +71,33 @@ def flops_per_token(config: GPTConfig, context: int | None = None) -> int:
     return 6 * (12 * layers * d * d + d * config.vocab_size) + 12 * layers * t * d
 
 
-def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offset: int = 0) -> torch.Tensor:
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offset: int = 0,
+                     key_padding: torch.Tensor | None = None) -> torch.Tensor:
     """softmax(q kᵀ/√d + causal mask) v for queries at positions offset..offset+n-1, keys at 0..m-1.
 
     With ``offset = m - n`` (a KV cache holding the earlier keys), query i sees keys 0..offset+i.
+    ``key_padding`` (b, m), True at padding tokens: no query attends to them, except that a padding
+    query attends to itself (a row with every key masked would be NaN, and NaN spreads through v).
     """
     n, m = q.shape[-2], k.shape[-2]
     if offset + n != m:
         raise ValueError(f"{n} queries at offset {offset} need {offset + n} keys, got {m}")
     mask = torch.ones(n, m, dtype=torch.bool, device=q.device).tril(diagonal=offset)
+    if key_padding is not None:  # (b, 1, n, m): one mask per row of the batch, shared by the heads
+        itself = torch.eye(m, dtype=torch.bool, device=q.device)[offset:]  # query i is key offset + i
+        mask = (mask & ~key_padding[:, None, None, :]) | itself
     return scaled_dot_product_attention(q, k, v, mask)[0]
 
 
 class KVCache:
-    """Keys and values of the tokens seen so far, one (k, v) pair per layer; ``length`` = offset."""
+    """Keys and values of the tokens seen so far, one (k, v) pair per layer; ``length`` = offset.
+
+    ``padding`` (b, length), True at padding tokens, once a padded batch has been fed (else None).
+    """
 
     def __init__(self, n_layers: int) -> None:
         self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layers
+        self.padding: torch.Tensor | None = None
 
     @property
     def length(self) -> int:
@@ -111,7 +123,8 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
         self.proj = nn.Linear(config.d_model, config.d_model)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                key_padding: torch.Tensor | None = None) -> torch.Tensor:
         b, n, d = x.shape  # split (b, n, 3d) into q, k, v of shape (b, heads, n, d / heads)
         q, k, v = (t.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
                    for t in self.qkv(x).split(d, dim=2))
@@ -119,11 +132,12 @@ class CausalSelfAttention(nn.Module):
             k, v = cache.extend(layer, k, v)
         offset = k.shape[-2] - n  # positions already cached before this step
         if not self.causal:
-            out = F.scaled_dot_product_attention(q, k, v)
-        elif self.fused and offset == 0:
+            keep = None if key_padding is None else ~key_padding[:, None, None, :]
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+        elif self.fused and offset == 0 and key_padding is None:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
-            out = causal_attention(q, k, v, offset)
+            out = causal_attention(q, k, v, offset, key_padding)
         return self.proj(out.transpose(1, 2).reshape(b, n, d))
 
 
@@ -137,8 +151,9 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(config)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), cache, layer)
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                key_padding: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), cache, layer, key_padding)
         return x + self.mlp(self.ln2(x))
 
 
@@ -167,16 +182,31 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """Logits (b, n, V) for tokens ``idx`` (b, n); with ``cache`` they continue the cached tokens."""
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None,
+                padding: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (b, n, V) for tokens ``idx`` (b, n); with ``cache`` they continue the cached tokens.
+
+        ``padding`` (b, n), True at padding tokens: no token attends to them and a row's positions
+        count its real tokens only, so each row gets the logits it would get alone.
+        """
         offset = 0 if cache is None else cache.length
-        n = idx.shape[1]
+        b, n = idx.shape
         if offset + n > self.config.context:
             raise ValueError(f"{offset + n} positions exceed the context of {self.config.context} tokens:"
                              " crop the input to the last `context` tokens")
-        x = self.token(idx) + self.position(torch.arange(offset, offset + n, device=idx.device))
+        keys_padding = padding  # (b, offset + n): which keys are padding, the cached ones included
+        if cache is not None and (padding is not None or cache.padding is not None):
+            no_pads = idx.new_zeros(b, offset if padding is not None else n, dtype=torch.bool)
+            earlier = cache.padding if cache.padding is not None else no_pads
+            now = padding if padding is not None else no_pads
+            keys_padding = cache.padding = torch.cat([earlier, now], dim=1)
+        if keys_padding is None:
+            positions = torch.arange(offset, offset + n, device=idx.device)
+        else:  # position = real tokens before this one (a padding token takes position 0, unused)
+            positions = ((~keys_padding).cumsum(dim=1) - 1).clamp(min=0)[:, offset:]
+        x = self.token(idx) + self.position(positions)
         for i, block in enumerate(self.blocks):
-            x = block(x, cache, i)
+            x = block(x, cache, i, keys_padding)
         return self.head(self.ln_f(x))
 
 
@@ -202,14 +232,44 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float |
     return out
 
 
+def next_token(logits: torch.Tensor, temperature: float = 0.0, top_k: int | None = None,
+               top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Next tokens (b, 1) from last-position logits (b, V): argmax at temperature 0, else one draw from
+    softmax of the logits divided by the temperature, then filtered to the top-k and the top-p nucleus."""
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)
+
+
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int,
+             device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(idx, padding): prompts of different lengths right-aligned in one (b, n) batch, True at the pads.
+
+    Left, not right: every row's last prompt token is then in the last column, where decoding continues.
+    """
+    if not prompts or min(len(p) for p in prompts) < 1:
+        raise ValueError("left_pad needs at least one prompt, each of at least one token")
+    n = max(len(p) for p in prompts)
+    idx = torch.full((len(prompts), n), pad_id, dtype=torch.long, device=device)
+    padding = torch.ones(len(prompts), n, dtype=torch.bool, device=device)
+    for row, p in enumerate(prompts):
+        idx[row, n - len(p):] = torch.as_tensor(list(p), dtype=torch.long, device=device)
+        padding[row, n - len(p):] = False
+    return idx, padding
+
+
 @torch.no_grad()
 def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 0.0,
              top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+             generator: torch.Generator | None = None, padding: torch.Tensor | None = None) -> torch.Tensor:
     """Append ``max_new_tokens`` tokens to ``idx`` (b, n): greedy at temperature 0, else sampled.
 
     With ``use_cache`` each step feeds only the newest token and the cached keys and values;
     without it the whole sequence (its last ``context`` tokens) is recomputed every step.
+    ``padding`` (b, n) marks the pads of a left-padded batch (see :func:`left_pad`).
     """
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -220,17 +280,18 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperatu
     was_training = model.training
     model.eval()
     cache = KVCache(model.config.n_layers) if use_cache else None
-    step_input = idx
+    step_input, step_padding = idx, padding
     try:
         for _ in range(max_new_tokens):
-            logits = model(step_input if use_cache else idx[:, -context:], cache)[:, -1, :]
-            if temperature == 0:
-                nxt = logits.argmax(dim=-1, keepdim=True)
+            if use_cache:
+                logits = model(step_input, cache, step_padding)
             else:
-                probs = torch.softmax(filter_logits(logits / temperature, top_k, top_p), dim=-1)
-                nxt = torch.multinomial(probs, 1, generator=generator)
+                logits = model(idx[:, -context:], None, None if padding is None else padding[:, -context:])
+            nxt = next_token(logits[:, -1, :], temperature, top_k, top_p, generator)
             idx = torch.cat([idx, nxt], dim=1)
-            step_input = nxt
+            if padding is not None:  # new tokens are real
+                padding = torch.cat([padding, torch.zeros_like(nxt, dtype=torch.bool)], dim=1)
+            step_input, step_padding = nxt, None
     finally:
         model.train(was_training)
     return idx

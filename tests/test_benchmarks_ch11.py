@@ -53,3 +53,24 @@ def test_cuda_without_a_gpu_is_one_clear_error():
         pytest.skip("this machine has CUDA: the error cannot occur")
     with pytest.raises(SystemExit, match="CUDA is not available"):
         llm_pretrain.main(["--data", "synthetic", "--size", "tiny", "--device", "cuda"])
+
+
+def test_inference_benchmark_stores_every_part(tmp_path):
+    import llm_inference
+
+    out = tmp_path / "inference.json"
+    assert llm_inference.main(["--lengths", "4", "8", "--context", "32", "--prompt-tokens", "4",
+                               "--rounds", "2", "--batch-prompts", "3", "--batch-new-tokens", "4",
+                               "--int8-tokens", "600", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    for part in ("cache", "batch", "int8"):
+        assert result[part]["command"].startswith("python benchmarks/llm_inference.py --lengths 4 8")
+        assert {"date", "machine"} <= result[part].keys()
+    assert "checkpoint_sha256" in result["int8"] and "checkpoint_sha256" not in result["cache"]
+    assert result["cache"]["config"]["context"] == 32 and len(result["cache"]["seconds"]["8"]["cache"]) == 2
+    assert len(result["batch"]["seconds"]["batched"]) == 2
+    assert result["int8"]["tensor_bytes"]["int8"] < result["int8"]["tensor_bytes"]["float32"]
+    assert result["int8"]["val_tokens"] == 600
+    llm_inference.main(["--parts", "int8", "--int8-tokens", "300", "--rounds", "1", "--out", str(out)])
+    again = json.loads(out.read_text())
+    assert again["int8"]["val_tokens"] == 300 and again["cache"] == result["cache"]  # other parts kept

@@ -155,3 +155,72 @@ def test_without_the_causal_mask_a_position_sees_later_tokens():
     y[0, -1] = (y[0, -1] + 1) % 97  # change only the last token
     torch.testing.assert_close(causal(x)[:, :-1], causal(y)[:, :-1])  # earlier positions unaffected
     assert not torch.allclose(both(x)[:, :-1], both(y)[:, :-1])
+
+
+def test_next_token_is_argmax_at_temperature_zero_and_refuses_negative():
+    logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]])
+    assert gpt.next_token(logits).tolist() == [[1], [0]]
+    with pytest.raises(ValueError, match="temperature"):
+        gpt.next_token(logits, temperature=-1.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_p_sampling_keeps_the_token_that_crosses_p(seed):
+    # probabilities 0.4, 0.3, 0.2, 0.1 and p = 0.6: 0.4 < 0.6, 0.4 + 0.3 >= 0.6, so tokens 0 and 1 are
+    # the nucleus (token 1 crosses p and is kept), renormalised to 4/7 and 3/7
+    logits = torch.log(torch.tensor([0.4, 0.3, 0.2, 0.1])).expand(20_000, 4)
+    g = torch.Generator().manual_seed(seed)
+    draws = gpt.next_token(logits, temperature=1.0, top_p=0.6, generator=g).flatten()
+    counts = torch.bincount(draws, minlength=4)
+    assert counts[2:].sum() == 0 and counts[1] > 0
+    assert abs(counts[0].item() / 20_000 - 4 / 7) < 4 * math.sqrt((4 / 7) * (3 / 7) / 20_000)  # 4 s.e.
+
+
+def test_left_pad_right_aligns_prompts_and_marks_the_pads():
+    idx, padding = gpt.left_pad([[5, 6, 7], [8]], pad_id=0)
+    assert idx.tolist() == [[5, 6, 7], [0, 0, 8]]
+    assert padding.tolist() == [[False, False, False], [True, True, False]]
+    with pytest.raises(ValueError, match="at least one token"):
+        gpt.left_pad([[1], []], pad_id=0)
+
+
+def test_padded_forward_gives_each_row_its_own_logits():
+    torch.manual_seed(0)
+    model = gpt.GPT(SMALL).double().eval()
+    prompts = [tokens(1, n, seed=n)[0].tolist() for n in (7, 3, 5)]
+    idx, padding = gpt.left_pad(prompts, pad_id=11)
+    batched = model(idx, padding=padding)
+    for row, p in enumerate(prompts):
+        alone = model(torch.tensor([p]))
+        torch.testing.assert_close(batched[row, -len(p):], alone[0])
+    other = model(idx.masked_fill(padding, 3), padding=padding)  # what the pads hold does not matter
+    torch.testing.assert_close(other[~padding], batched[~padding])
+    assert not torch.allclose(model(idx)[1, -1], batched[1, -1])  # without the mask row 1 changes
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_batched_generation_equals_each_prompt_alone(use_cache):
+    torch.manual_seed(0)
+    model = gpt.GPT(SMALL).double().eval()
+    prompts = [tokens(1, n, seed=10 + n)[0].tolist() for n in (1, 6, 3, 4)]
+    idx, padding = gpt.left_pad(prompts, pad_id=0)
+    new = 16 - idx.shape[1] if use_cache else 14  # without the cache the window slides past the context
+    out = gpt.generate(model, idx, new, use_cache=use_cache, padding=padding)
+    for row, p in enumerate(prompts):
+        alone = gpt.generate(model, torch.tensor([p]), new, use_cache=use_cache)
+        assert out[row, idx.shape[1]:].tolist() == alone[0, len(p):].tolist()
+
+
+def test_cache_keeps_the_padding_of_a_batch_fed_in_pieces():
+    torch.manual_seed(0)
+    model = gpt.GPT(SMALL).double().eval()
+    idx, padding = gpt.left_pad([[1, 2, 3, 4], [5, 6]], pad_id=0)
+    cache = gpt.KVCache(SMALL.n_layers)
+    first = model(idx[:, :2], cache, padding[:, :2])
+    second = model(idx[:, 2:], cache, padding[:, 2:])
+    third = model(torch.tensor([[7], [8]]), cache)  # later tokens are real; the cache remembers the pads
+    all_padding = torch.cat([padding, torch.zeros(2, 1, dtype=torch.bool)], dim=1)
+    full = model(torch.cat([idx, torch.tensor([[7], [8]])], dim=1), padding=all_padding)
+    pieces = torch.cat([first, second, third], dim=1)
+    torch.testing.assert_close(pieces[~all_padding], full[~all_padding])
+    assert cache.padding.tolist() == all_padding.tolist()
