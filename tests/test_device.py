@@ -69,16 +69,22 @@ def test_an_interrupted_sklearn_fit_stops_the_cell_instead_of_returning_a_half_t
     # which swallows KeyboardInterrupt and returns after a few iterations: a silent wrong result.
     import os
     import signal
-    import threading
     import warnings
 
     from sklearn.datasets import load_breast_cancer
     from sklearn.neural_network import MLPClassifier
 
+    class InterruptedAtEpoch3(MLPClassifier):
+        # the interrupt arrives inside fit's epoch loop at a fixed epoch, not after a wall-clock delay,
+        # so a fast or a loaded machine cannot let fit finish first
+        def _update_no_improvement_count(self, *args, **kwargs):
+            if self.n_iter_ == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+            return super()._update_no_improvement_count(*args, **kwargs)
+
     x, y = load_breast_cancer(return_X_y=True)
     x = (x - x.mean(0)) / x.std(0)
     with warnings.catch_warnings():
         setup_notebook()
-        threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         with pytest.raises(UserWarning, match="Training interrupted by user"):
-            MLPClassifier(hidden_layer_sizes=(32,), max_iter=2000, random_state=0).fit(x, y)
+            InterruptedAtEpoch3(hidden_layer_sizes=(32,), max_iter=2000, random_state=0).fit(x, y)
