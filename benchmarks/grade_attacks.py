@@ -152,6 +152,8 @@ CASES = {
     "9 prints 50 MB per call (right: 14)": _cell_case(cells.case_print_bomb),
     "9a prints 50 MB per call, slow reader (right: 14)": _slow_reader_case(cells.case_print_bomb),
     "9b a cell prints 40 MB, slow reader (right: 14)": _slow_reader_case(cells.case_printing_cell),
+    "9c a cell prints without end (right: 14)": _cell_case(cells.case_endless_printing, "--cell-timeout=8"),
+    "10 a cell runs out of memory (right: 14)": _cell_case(cells.case_memory_hog),
 }
 
 

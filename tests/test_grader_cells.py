@@ -44,6 +44,19 @@ def case_printing_cell(folder: Path) -> Path:
                           "for _ in range(20):\n    print('x' * 2_000_000, flush=True)", ("4.7", RNN))
 
 
+def case_endless_printing(folder: Path) -> Path:
+    """A right 4.3 and 4.7 and, between them, a cell that prints 100,000 characters in an endless loop:
+    it must cost its own cell's time limit and nothing else."""
+    return write_notebook(folder / "endless_printing.ipynb", "import numpy as np", ("4.3", CONV),
+                          "while True:\n    print('x' * 100_000)", ("4.7", RNN))
+
+
+def case_memory_hog(folder: Path) -> Path:
+    """A right 4.3 and 4.7 and, between them, a cell that keeps allocating until MemoryError."""
+    return write_notebook(folder / "memory_hog.ipynb", "import numpy as np", ("4.3", CONV),
+                          "hog = []\nwhile True:\n    hog.append(bytearray(10**7))", ("4.7", RNN))
+
+
 def grade(path: Path, *options: str, env: dict | None = None) -> dict:
     """The grader's JSON line for one notebook; the subprocess timeout only stops a hung grader."""
     proc = subprocess.run([sys.executable, "-m", "aibook.grader", str(path), "--json", *options],
@@ -95,3 +108,23 @@ def test_printing_costs_nothing_however_slowly_the_grader_reads_output(tmp_path)
         assert points(result) == {"4.1": 0, "4.2": 0, "4.3": 8, "4.4": 0, "4.5": 0, "4.6": 0, "4.7": 6}, \
             (case.__name__, messages(result))
         assert result["cell_errors"] == {}, case.__name__
+
+
+def test_endless_printing_costs_only_its_own_cell(tmp_path):
+    """Before: the text was capped only when the kernel's I/O thread sent it (every 0.2 s), and a loop
+    printing faster than that filled the kernel's memory first: MemoryError in the loop, then in the
+    answers graded after it (4.3 and 4.7 lost points in a hostile submission). Now the cap is counted
+    where the text is written, and the loop only uses up its cell's time."""
+    result = grade(case_endless_printing(tmp_path), "--cell-timeout", "8")
+    assert points(result) == {"4.1": 0, "4.2": 0, "4.3": 8, "4.4": 0, "4.5": 0, "4.6": 0, "4.7": 6}, \
+        messages(result)
+    assert result["cell_errors"] == {"3": "timed out after 8 s"}
+
+
+def test_a_cell_that_runs_out_of_memory_costs_only_itself(tmp_path):
+    """Before: the memory stayed referenced by the cell's global, and 4.7's tests could not run
+    (MemoryError; 1 of 6 points). Now the kernel is replaced and the cells that worked are replayed."""
+    result = grade(case_memory_hog(tmp_path))
+    assert points(result) == {"4.1": 0, "4.2": 0, "4.3": 8, "4.4": 0, "4.5": 0, "4.6": 0, "4.7": 6}, \
+        messages(result)
+    assert result["cell_errors"] == {"3": "MemoryError (graded on in a fresh kernel)"}

@@ -46,6 +46,8 @@ MAX_CELL_OUTPUT = 100_000  # characters a cell may print (per stream) or display
 # the grader's result of a later evaluation (issue 27: 50 MB printed per call cost a right answer).
 _CAP_OUTPUT = """\
 def _aibook_cap_output(limit, result_mime):
+    import contextlib
+    import sys
     from ipykernel.iostream import OutStream
     from ipykernel.zmqshell import ZMQDisplayPublisher
     used = {}
@@ -57,15 +59,19 @@ def _aibook_cap_output(limit, result_mime):
         used[key] = before + size
         return before
 
-    flush_buffers = OutStream._flush_buffers  # what the kernel's I/O thread sends, per cell
+    write = OutStream.write
 
-    def capped_flush_buffers(self):
-        for parent, text in flush_buffers(self):
-            before = count((self.name, parent.get("msg_id")), len(text))
-            if before + len(text) > limit:
-                note = f"\\n[over {limit} characters: the rest is dropped]\\n" if before <= limit else ""
-                text = text[: max(0, limit - before)] + note
-            yield parent, text
+    # counted where the text is written, not where the I/O thread sends it every 0.2 s: a loop that
+    # prints faster than that would fill the kernel's memory before the first send
+    def capped_write(self, string):
+        if not isinstance(string, str):
+            return write(self, string)
+        before = count((self.name, self.parent_header.get("msg_id")), len(string))
+        if before + len(string) <= limit:
+            return write(self, string)
+        if before <= limit:
+            write(self, string[: limit - before] + f"\\n[over {limit} characters: the rest is dropped]\\n")
+        return len(string)
 
     publish = ZMQDisplayPublisher.publish
 
@@ -76,8 +82,16 @@ def _aibook_cap_output(limit, result_mime):
                 return None
         return publish(self, data, *args, **kwargs)
 
-    OutStream._flush_buffers = capped_flush_buffers
+    # IPython's own tee keeps every string a cell prints in its history, without a limit, and writes
+    # through a method it bound before the cap existed: each cell writes through the class instead
+    @contextlib.contextmanager
+    def tee(channel):
+        getattr(sys, channel).__dict__.pop("write", None)
+        yield
+
+    OutStream.write = capped_write
     ZMQDisplayPublisher.publish = capped_publish
+    get_ipython()._tee = tee
 """
 
 
@@ -237,6 +251,9 @@ class _Session:
             self.alive = False
             return "the kernel died: os._exit(), a crash or out of memory?"
         except CellExecutionError as exc:
+            if exc.ename == "MemoryError":  # what it allocated may stay referenced and starve later answers
+                self.close()
+                return shorten(f"MemoryError: {exc.evalue}").rstrip(": ") + " (graded on in a fresh kernel)"
             return shorten(f"{exc.ename}: {exc.evalue}")
         return ""
 
