@@ -190,8 +190,9 @@ def chinchilla_loss(n, d, e: float, a: float, alpha: float, b: float, beta: floa
     return e + a / np.asarray(n, dtype=float) ** alpha + b / np.asarray(d, dtype=float) ** beta
 
 
-def fit_chinchilla(n, d, loss) -> tuple[float, float, float, float, float]:
-    """Least-squares fit of L(N, D) = E + A/N^alpha + B/D^beta: (E, A, alpha, B, beta).
+def fit_chinchilla(n, d, loss, e: float | None = None) -> tuple[float, float, float, float, float]:
+    """Least-squares fit of L(N, D) = E + A/N^alpha + B/D^beta: (E, A, alpha, B, beta); with ``e``
+    given, E is held at that value and the other four are fitted.
 
     Fitted in log-space parameters (log A, log B) from a grid of starts, keeping the best, as
     Hoffmann et al. do (they minimise a Huber loss of log L; with few clean points squares suffice).
@@ -202,20 +203,27 @@ def fit_chinchilla(n, d, loss) -> tuple[float, float, float, float, float]:
     if not n.shape == d.shape == loss.shape or n.ndim != 1 or len(n) < 5:
         raise ValueError("need at least 5 (N, D, loss) triples of equal length to fit 5 parameters")
 
+    if e is not None and not 0 <= e < loss.min():
+        raise ValueError(f"a fixed E must lie in [0, {loss.min():.4g}), the smallest loss")
+
     def residual(theta: np.ndarray) -> np.ndarray:
-        e, log_a, alpha, log_b, beta = theta
-        return e + np.exp(log_a - alpha * np.log(n)) + np.exp(log_b - beta * np.log(d)) - loss
+        log_a, alpha, log_b, beta = theta[-4:]
+        floor = theta[0] if e is None else e
+        return floor + np.exp(log_a - alpha * np.log(n)) + np.exp(log_b - beta * np.log(d)) - loss
 
     best = None
     for alpha0 in (0.2, 0.5, 1.0):
         for beta0 in (0.2, 0.5, 1.0):
-            start = np.array([loss.min() * 0.5, np.log(n.mean()) * alpha0, alpha0, np.log(d.mean()) * beta0,
-                              beta0])
-            fit = least_squares(residual, start, bounds=([0, -50, 0, -50, 0], [loss.min(), 50, 3, 50, 3]))
+            start = [np.log(n.mean()) * alpha0, alpha0, np.log(d.mean()) * beta0, beta0]
+            low, high = [-50, 0, -50, 0], [50, 3, 50, 3]
+            if e is None:
+                start, low, high = [loss.min() * 0.5, *start], [0, *low], [loss.min(), *high]
+            fit = least_squares(residual, np.array(start), bounds=(low, high))
             if best is None or fit.cost < best.cost:
                 best = fit
-    e, log_a, alpha, log_b, beta = best.x
-    return float(e), float(np.exp(log_a)), float(alpha), float(np.exp(log_b)), float(beta)
+    log_a, alpha, log_b, beta = best.x[-4:]
+    floor = best.x[0] if e is None else e
+    return float(floor), float(np.exp(log_a)), float(alpha), float(np.exp(log_b)), float(beta)
 
 
 def compute_optimal(flops: float, a: float, alpha: float, b: float, beta: float) -> tuple[float, float]:

@@ -115,3 +115,15 @@ def test_fit_chinchilla_recovers_known_parameters_and_optimum_matches_a_grid():
     assert abs(np.log(numeric / n_opt)) < 1e-3
     with pytest.raises(ValueError, match="at least 5"):
         scaling.fit_chinchilla(n[:3], d[:3], loss[:3])
+
+
+def test_fit_chinchilla_with_a_fixed_floor_fits_the_other_four():
+    true = (1.7, 400.0, 0.34, 410.0, 0.28)
+    n = np.repeat([1e4, 3e4, 1e5, 3e5, 1e6], 3)
+    d = np.tile([1e5, 1e6, 1e7], 5)
+    loss = scaling.chinchilla_loss(n, d, *true)
+    np.testing.assert_allclose(scaling.fit_chinchilla(n, d, loss, e=1.7), true, rtol=1e-3)
+    wrong = scaling.fit_chinchilla(n, d, loss, e=0.5)  # a floor too low: the power terms absorb it
+    assert wrong[0] == 0.5 and np.abs(scaling.chinchilla_loss(n, d, *wrong) - loss).max() > 1e-3
+    with pytest.raises(ValueError, match="fixed E"):
+        scaling.fit_chinchilla(n, d, loss, e=float(loss.min()))
