@@ -4,11 +4,14 @@ Causal self-attention written out (with an optional KV cache), pre-LayerNorm blo
 learned positions and an output layer tied to the token embedding. ``parameter_count`` and
 ``flops_per_token`` give size and training cost from the configuration alone, so a reader can
 check them against the counted parameters and ``torch.utils.flop_counter``. ``generate`` decodes
-greedily or samples with temperature, top-k and top-p, one prompt or a left-padded batch of prompts
-of different lengths (``left_pad``; a padding mask keeps every row as it would be alone).
-``model(idx)`` returns logits, so any code for a causal LM (fine-tuning, LoRA, DPO) works on it unchanged.
+greedily or samples with temperature, top-k and top-p (optionally with a repetition penalty), one
+prompt or a left-padded batch of prompts of different lengths (``left_pad``; a padding mask keeps every
+row as it would be alone). ``model(idx)`` returns logits, so any code for a causal LM (fine-tuning,
+LoRA, DPO) works on it unchanged.
 """
 
+# Over 300 lines on purpose: the model and its decoding stay in one file, as in nanoGPT's model.py, so a
+# reader follows a generated token from the logits through sampling without switching files.
 from __future__ import annotations
 
 import math
@@ -232,6 +235,24 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float |
     return out
 
 
+def penalize_repeats(logits: torch.Tensor, idx: torch.Tensor, penalty: float,
+                     padding: torch.Tensor | None = None, exempt: torch.Tensor | None = None) -> torch.Tensor:
+    """CTRL's repetition penalty: the logits (b, V) of every token already in ``idx`` (b, n), pads
+    excepted, divided by ``penalty`` where positive and multiplied by it where negative: with
+    ``penalty`` > 1 a repeat always becomes less likely (dividing a negative logit would raise it).
+    ``exempt`` (V,) marks token ids never penalised (punctuation that every line needs, say)."""
+    if penalty <= 0:
+        raise ValueError(f"repetition penalty must be > 0 (1 = off), got {penalty}")
+    vocab = logits.shape[-1]
+    ids = idx if padding is None else idx.masked_fill(padding, vocab)  # pads go to a spare column, dropped
+    seen = torch.zeros(logits.shape[0], vocab + 1, dtype=torch.bool, device=logits.device)
+    seen = seen.scatter_(1, ids, True)[:, :vocab]
+    if exempt is not None:
+        seen &= ~exempt.to(seen.device)
+    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalized, logits)
+
+
 def next_token(logits: torch.Tensor, temperature: float = 0.0, top_k: int | None = None,
                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Next tokens (b, 1) from last-position logits (b, V): argmax at temperature 0, else one draw from
@@ -264,12 +285,15 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int,
 @torch.no_grad()
 def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 0.0,
              top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
-             generator: torch.Generator | None = None, padding: torch.Tensor | None = None) -> torch.Tensor:
+             generator: torch.Generator | None = None, padding: torch.Tensor | None = None,
+             repetition_penalty: float = 1.0, penalty_exempt: torch.Tensor | None = None) -> torch.Tensor:
     """Append ``max_new_tokens`` tokens to ``idx`` (b, n): greedy at temperature 0, else sampled.
 
     With ``use_cache`` each step feeds only the newest token and the cached keys and values;
     without it the whole sequence (its last ``context`` tokens) is recomputed every step.
     ``padding`` (b, n) marks the pads of a left-padded batch (see :func:`left_pad`).
+    ``repetition_penalty`` > 1 lowers every token already in the row, prompt included (see
+    :func:`penalize_repeats`; ids marked in ``penalty_exempt`` are spared), before the temperature.
     """
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -287,7 +311,10 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperatu
                 logits = model(step_input, cache, step_padding)
             else:
                 logits = model(idx[:, -context:], None, None if padding is None else padding[:, -context:])
-            nxt = next_token(logits[:, -1, :], temperature, top_k, top_p, generator)
+            last = logits[:, -1, :]
+            if repetition_penalty != 1.0:
+                last = penalize_repeats(last, idx, repetition_penalty, padding, penalty_exempt)
+            nxt = next_token(last, temperature, top_k, top_p, generator)
             idx = torch.cat([idx, nxt], dim=1)
             if padding is not None:  # new tokens are real
                 padding = torch.cat([padding, torch.zeros_like(nxt, dtype=torch.bool)], dim=1)

@@ -198,6 +198,14 @@ def stored_result(name: str):
     if name.endswith(".jsonl"):
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     return json.loads(text)
+
+
+def mean_and_range(values, digits: int = 2) -> str:
+    """'mean [min, max]' of per-seed results, the book's way of showing a spread: 0.87 [0.84, 0.92]."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("mean_and_range needs at least one value")
+    return f"{sum(values) / len(values):.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
 # Token streams instead of a DataLoader: batch ``step`` of a run is a fixed function of the seed,
 # so a run under torchrun (each process takes its slice of the global batch) repeats one process.
 

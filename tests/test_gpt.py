@@ -224,3 +224,49 @@ def test_cache_keeps_the_padding_of_a_batch_fed_in_pieces():
     pieces = torch.cat([first, second, third], dim=1)
     torch.testing.assert_close(pieces[~all_padding], full[~all_padding])
     assert cache.padding.tolist() == all_padding.tolist()
+
+
+def test_repetition_penalty_equals_transformers_processor():
+    generation = pytest.importorskip("transformers.generation",
+                                     reason="transformers is the reference: pip install -r requirements.txt")
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 97, generator=g, dtype=torch.float64)
+    idx = tokens(4, 12)  # with repeats inside each row
+    for penalty in (1.3, 0.7):
+        theirs = generation.RepetitionPenaltyLogitsProcessor(penalty)(idx, logits.clone())
+        torch.testing.assert_close(gpt.penalize_repeats(logits, idx, penalty), theirs)
+    assert torch.equal(gpt.penalize_repeats(logits, idx, 1.0), logits)
+    with pytest.raises(ValueError, match="must be > 0"):
+        gpt.penalize_repeats(logits, idx, 0.0)
+
+
+def test_repetition_penalty_lowers_seen_tokens_only_and_skips_pads():
+    logits = torch.tensor([[2.0, -1.0, 0.5, 3.0]])
+    idx = torch.tensor([[0, 1, 3]])
+    padding = torch.tensor([[False, False, True]])  # token 3 is a pad here: not seen
+    out = gpt.penalize_repeats(logits, idx, 2.0, padding)
+    assert out.tolist() == [[1.0, -2.0, 0.5, 3.0]]  # both seen tokens less likely, the pad's id untouched
+    padded_and_real = gpt.penalize_repeats(logits, torch.tensor([[3, 3]]), 2.0, torch.tensor([[True, False]]))
+    assert padded_and_real.tolist() == [[2.0, -1.0, 0.5, 1.5]]  # the pad id also occurs as a real token
+    exempt = torch.tensor([False, True, False, False])
+    assert gpt.penalize_repeats(logits, idx, 2.0, exempt=exempt).tolist() == [[1.0, -1.0, 0.5, 1.5]]
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_generate_with_repetition_penalty_equals_a_step_by_step_decode(use_cache):
+    torch.manual_seed(0)
+    model = gpt.GPT(SMALL).double().eval()
+    prompts = [tokens(1, n, seed=20 + n)[0].tolist() for n in (2, 5)]
+    idx, padding = gpt.left_pad(prompts, pad_id=0)
+    exempt = torch.zeros(SMALL.vocab_size, dtype=torch.bool)
+    exempt[::3] = True
+    out = gpt.generate(model, idx, 8, use_cache=use_cache, padding=padding, repetition_penalty=1.5,
+                       penalty_exempt=exempt)
+    for row, p in enumerate(prompts):
+        seq = torch.tensor([p])
+        for _ in range(8):  # no cache, no batch: the definition
+            last = gpt.penalize_repeats(model(seq)[:, -1], seq, 1.5, exempt=exempt)
+            seq = torch.cat([seq, last.argmax(-1, keepdim=True)], dim=1)
+        assert out[row, idx.shape[1]:].tolist() == seq[0, len(p):].tolist()
+    plain = gpt.generate(model, idx, 8, use_cache=use_cache, padding=padding)
+    assert not torch.equal(out, plain)  # the penalty changed something, so the comparison above has teeth

@@ -236,3 +236,13 @@ def test_ddp_two_gloo_processes_under_torchrun_equal_one_process(tmp_path):
     for key in ("train_loss", "val_loss"):
         assert max(abs(a - b) for a, b in zip(one[key], two[key], strict=True)) < 1e-10, key
     assert abs(one["parameter_checksum"] - two["parameter_checksum"]) < 1e-9
+
+
+def test_mean_and_range_formats_the_spread_of_seeds():
+    from aibook.train import mean_and_range
+
+    assert mean_and_range([0.84, 0.92, 0.85]) == "0.87 [0.84, 0.92]"
+    assert mean_and_range((x for x in [4.8349, 4.8891]), digits=3) == "4.862 [4.835, 4.889]"
+    assert mean_and_range([0.5]) == "0.50 [0.50, 0.50]"
+    with pytest.raises(ValueError, match="at least one value"):
+        mean_and_range([])
