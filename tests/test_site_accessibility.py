@@ -62,6 +62,29 @@ def test_contrast_is_measured_after_the_colours_stop_fading(browser, axe, tmp_pa
     assert [v["id"] for v in found[(1280, "light")]] == []
 
 
+# a block that scrolls gets its tab stop from the theme's script only some time after a resize (here 2 s);
+# axe must judge the page after that, not before it, whatever the machine's speed
+_LATE_TAB_STOP_PAGE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>滚动</title>
+</head><body><main><h1>滚动</h1><pre style="width: 200px; overflow: auto">""" + "x" * 400 + """</pre>
+<script>
+const scheme = matchMedia("(prefers-color-scheme: dark)");
+const apply = () => { document.documentElement.dataset.theme = scheme.matches ? "dark" : "light"; };
+scheme.addEventListener("change", apply); apply();
+const block = document.querySelector("pre");
+block.tabIndex = -1;
+setTimeout(() => { block.tabIndex = 0; }, 2000);
+</script></main></body></html>"""
+
+
+def test_axe_waits_for_the_late_tab_stop_of_a_scrolling_block(browser, axe, tmp_path):  # noqa: F811
+    from aibook.booktools.pdf import serve
+
+    (tmp_path / "late.html").write_text(_LATE_TAB_STOP_PAGE, encoding="utf-8")
+    with serve(tmp_path) as local:
+        found = violations(browser, f"{local}/late.html", [(390, "light")], axe)
+    assert [v["id"] for v in found[(390, "light")]] == []
+
+
 def test_bibliography_entries_are_items_of_their_list():
     # axe (aria-required-children) on the merged site: docutils' citation list has role="list" but its
     # entries role="doc-biblioentry"

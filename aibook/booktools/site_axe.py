@@ -28,6 +28,11 @@ _READY = """async () => {
   const finite = document.getAnimations().filter(a => isFinite(a.effect?.getComputedTiming().endTime));
   await Promise.all(finite.map(a => a.finished.catch(() => null)));
 }"""
+# the theme gives a block that scrolls a tab stop (tabIndex 0, else -1) 300 ms after a resize; on a busy
+# machine axe ran first and found "scrollable region must have keyboard access" (exercises/ch06, 1280 px)
+_TAB_STOPS_SETTLED = """() => [...document.querySelectorAll(["pre", ".nboutput > .output_area",
+  ".cell_output > .output", ".jp-RenderedHTMLCommon", ".pst-scrollable-table-container"].join(", "))]
+  .every(e => e.tabIndex === (e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight ? 0 : -1))"""
 _RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
@@ -61,6 +66,7 @@ def violations(browser, url: str, screens=SCREENS, source: str | None = None) ->
             # the theme follows the system's scheme ("auto"): wait until it has switched
             page.wait_for_function("s => document.documentElement.dataset.theme === s", arg=scheme)
             page.evaluate(_READY)
+            page.wait_for_function(_TAB_STOPS_SETTLED, timeout=15_000)
             found[(width, scheme)] = page.evaluate(_RUN)
         return found
     finally:
