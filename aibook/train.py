@@ -206,6 +206,8 @@ def mean_and_range(values, digits: int = 2) -> str:
     if not values:
         raise ValueError("mean_and_range needs at least one value")
     return f"{sum(values) / len(values):.{digits}f} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
+
+
 # Token streams instead of a DataLoader: batch ``step`` of a run is a fixed function of the seed,
 # so a run under torchrun (each process takes its slice of the global batch) repeats one process.
 
