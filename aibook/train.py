@@ -264,6 +264,41 @@ def warmup_cosine(step: int, warmup: int, total: int, min_ratio: float = 0.1) ->
 
 
 @torch.inference_mode()
+def _scored_windows(model: nn.Module, tokens, context: int, max_tokens: int | None, batch_size: int,
+                    device: torch.device | str, stride: int | None):
+    """Yield (per-target loss, mask of the targets this window scores) for batches of equal-length windows."""
+    stream = np.asarray(tokens[: (max_tokens or len(tokens))], dtype=np.int64)
+    if len(stream) < 2:
+        raise ValueError("need at least 2 tokens to evaluate")
+    stride = stride or context
+    if not 0 < stride <= context:
+        raise ValueError(f"stride must be in 1..context ({context}), got {stride}")
+    # window s covers targets s+1 .. s+context; it scores those after the previous window's last target
+    windows, scored_until = [], 0
+    for s in range(0, len(stream) - 1, stride):
+        end = min(s + context, len(stream) - 1)
+        windows.append((s, end, scored_until + 1))
+        scored_until = end
+        if end == len(stream) - 1:
+            break
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(windows), batch_size):
+                chunk = windows[i:i + batch_size]
+                for length in sorted({end - s for s, end, _ in chunk}):  # a short last window alone
+                    group = [w for w in chunk if w[1] - w[0] == length]
+                    w = torch.from_numpy(np.stack([stream[s:end + 1] for s, end, _ in group])).to(device)
+                    logits = model(w[:, :-1])
+                    loss = nn.functional.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="none")
+                    targets = torch.arange(1, length + 1)
+                    keep = torch.stack([s + targets >= first for s, _, first in group]).to(loss.device)
+                    yield [s for s, _, _ in group], loss, keep
+    finally:
+        model.train(was_training)
+
+
 def evaluate_lm(model: nn.Module, tokens, context: int, max_tokens: int | None = None, batch_size: int = 32,
                 device: torch.device | str = "cpu", stride: int | None = None) -> float:
     """Mean next-token loss (nats) over tokens[1:] of the first ``max_tokens``.
@@ -273,37 +308,29 @@ def evaluate_lm(model: nn.Module, tokens, context: int, max_tokens: int | None =
     scored once, in the first window where it has at least ``context - stride`` tokens of history
     (the sliding-window perplexity; the n-gram baselines always see their full history).
     """
-    stream = np.asarray(tokens[: (max_tokens or len(tokens))], dtype=np.int64)
-    if len(stream) < 2:
-        raise ValueError("need at least 2 tokens to evaluate")
-    stride = stride or context
-    if not 0 < stride <= context:
-        raise ValueError(f"stride must be in 1..context ({context}), got {stride}")
-    was_training = model.training
-    model.eval()
     total, count = torch.zeros((), dtype=torch.float64), 0
-    # window s covers targets s+1 .. s+context; it scores those after the previous window's last target
-    windows, scored_until = [], 0
-    for s in range(0, len(stream) - 1, stride):
-        end = min(s + context, len(stream) - 1)
-        windows.append((s, end, scored_until + 1))
-        scored_until = end
-        if end == len(stream) - 1:
-            break
-    with torch.no_grad():
-        for i in range(0, len(windows), batch_size):
-            chunk = windows[i:i + batch_size]
-            for length in sorted({end - s for s, end, _ in chunk}):  # a short last window alone
-                group = [w for w in chunk if w[1] - w[0] == length]
-                w = torch.from_numpy(np.stack([stream[s:end + 1] for s, end, _ in group])).to(device)
-                logits = model(w[:, :-1])
-                loss = nn.functional.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="none")
-                targets = torch.arange(1, length + 1)
-                keep = torch.stack([s + targets >= first for s, _, first in group]).to(loss.device)
-                total += (loss * keep).sum().double().cpu()
-                count += int(keep.sum())
-    model.train(was_training)
+    for _, loss, keep in _scored_windows(model, tokens, context, max_tokens, batch_size, device, stride):
+        total += (loss * keep).sum().double().cpu()
+        count += int(keep.sum())
     return float(total) / count
+
+
+def window_losses(model: nn.Module, tokens, context: int, max_tokens: int | None = None, batch_size: int = 32,
+                  device: torch.device | str = "cpu",
+                  stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean loss, number of scored targets) of each window of :func:`evaluate_lm`, in stream order.
+
+    The count-weighted mean of the losses is evaluate_lm's number; their spread gives its standard error.
+    """
+    starts, losses, counts = [], [], []
+    windows = _scored_windows(model, tokens, context, max_tokens, batch_size, device, stride)
+    for group_starts, loss, keep in windows:
+        sums, n = (loss * keep).sum(1).double().cpu(), keep.sum(1).cpu()
+        starts += group_starts
+        losses += (sums / n).tolist()
+        counts += n.tolist()
+    order = np.argsort(starts, kind="stable")
+    return np.array(losses)[order], np.array(counts)[order]
 
 
 def _distributed() -> tuple[int, int]:

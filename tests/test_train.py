@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -188,6 +189,26 @@ def test_sliding_evaluation_scores_each_target_once_with_its_longest_allowed_his
         assert abs(got - sum(losses) / len(losses)) < 1e-6, stride
     with pytest.raises(ValueError, match="stride"):
         evaluate_lm(model, stream, context=8, stride=9)
+
+
+def test_window_losses_are_the_windows_of_evaluate_lm():
+    from aibook.train import evaluate_lm, window_losses
+
+    model, stream = tiny_gpt(), markov_stream(30)
+    idx = torch.as_tensor(stream.astype("int64"))
+    losses, counts = window_losses(model, stream, context=8, batch_size=3)
+    expected = []
+    for s in range(0, 29, 8):  # disjoint windows 0-8, 8-16, 16-24, 24-29 (short, alone in its batch)
+        w = idx[s:s + 9]
+        with torch.no_grad():
+            expected.append(nn.functional.cross_entropy(model(w[None, :-1])[0], w[1:]).item())
+    assert counts.tolist() == [8, 8, 8, 5]
+    assert np.allclose(losses, expected, atol=1e-6)
+    for stride in (None, 3):
+        losses, counts = window_losses(model, stream, context=8, batch_size=2, stride=stride)
+        assert counts.sum() == 29  # every target scored once
+        mean = float((losses * counts).sum() / counts.sum())
+        assert abs(mean - evaluate_lm(model, stream, context=8, batch_size=2, stride=stride)) < 1e-6
 
 
 def test_train_lm_beats_the_unigram_baseline_and_checkpoint_round_trips(tmp_path, capsys):
